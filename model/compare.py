@@ -1,0 +1,63 @@
+"""Several strategies solved independently and set side by side."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .data import Dataset
+from .errors import StibiumInputError
+from .solve import SolveResult, solve
+from .strategy import Strategy
+
+HEADLINE_POWER = "China"
+HEADLINE_ORIGIN = "Tajikistan"
+
+
+def compare(dataset: Dataset, strategies: list[Strategy],
+            powers: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, SolveResult]]:
+    """Solve each strategy on its own; one KPI row per strategy.
+
+    A strategy that fails (bad names, no optimal plan) is reported in its row and does not stop
+    the others.
+    """
+    results: dict[str, SolveResult] = {}
+    rows = []
+    for strategy in strategies:
+        row: dict[str, object] = {"strategy": strategy.name,
+                                  "exposure_mode": strategy.exposure_mode}
+        try:
+            result = solve(dataset, strategy)
+        except StibiumInputError as exc:
+            row.update(status="error", message=str(exc))
+            rows.append(row)
+            continue
+        results[strategy.name] = result
+        row.update(status=result.status, message=result.message)
+        if result.is_optimal:
+            row.update(kpis(result, powers or list(result.exposure["power"])))
+        rows.append(row)
+    return pd.DataFrame(rows), results
+
+
+def kpis(result: SolveResult, powers: list[str]) -> dict[str, float]:
+    m = result.metrics
+    row: dict[str, float] = {
+        "total_cost_usd": result.total_cost,
+        "cost_per_t_usd": m["cost_per_t"],
+        "unmet_t": m["unmet_t"],
+        "naive_hhi": m["naive_hhi"],
+        "effective_hhi": m["effective_hhi"],
+    }
+    for power in powers:
+        row[f"{power} cap"] = _cap(result, power)
+        row[f"{power} naive"] = m.get(f"exposure_naive:{power}", math.nan)
+        row[f"{power} effective"] = m.get(f"exposure_effective:{power}", math.nan)
+    row[f"{HEADLINE_ORIGIN} share"] = m.get(f"demand_share:{HEADLINE_ORIGIN}", 0.0)
+    return row
+
+
+def _cap(result: SolveResult, power: str) -> float:
+    exposure = result.exposure.set_index("power")
+    return float(exposure.at[power, "cap"]) if power in exposure.index else math.nan

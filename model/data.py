@@ -1,0 +1,383 @@
+"""Loading and validating the antimony dataset.
+
+A dataset is a directory of CSV tables laid out like the shipped `stibium/data/` folder. Each
+table has one value column whose provenance the trailing columns `source, year, is_estimate,
+low, high, note` describe; estimates must carry a low–high range around the value. The table
+specifications below are the single source of truth for the loader; `data/schema.csv`
+documents the same columns for people, and a test keeps the two in step.
+
+Every validation failure raises :class:`DataError` with one line naming the file, the column,
+the line number and the offending key, e.g.::
+
+    origins.csv, column production_2025_t, line 5 (origin=Bolivia): not a number: 'abc'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+PROVENANCE = ("source", "year", "is_estimate", "low", "high", "note")
+
+# Column kinds: "str" (non-empty text), "text" (may be empty), "float" (finite, >= 0),
+# "float?" (may be empty), "share" (in [0, 1]), "int" (whole number), "list" (';'-separated).
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    value: str | None
+    references: tuple[tuple[str, str], ...] = ()  # (column, table whose key it must name)
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def all_columns(self) -> list[str]:
+        return [c for c, _ in self.columns] + list(PROVENANCE)
+
+    def kind_of(self, column: str) -> str:
+        return dict(self.columns)[column]
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("countries", (("country", "str"), ("iso3", "str"), ("wgi_norm", "share")),
+                  ("country",), "wgi_norm"),
+        TableSpec("origins", (("origin", "str"), ("country", "str"),
+                              ("production_2024_t", "float?"), ("production_2025_t", "float"),
+                              ("reserves_t", "float?")),
+                  ("origin",), "production_2025_t", (("country", "countries"),)),
+        TableSpec("exportable", (("origin", "str"), ("exportable_share", "share")),
+                  ("origin",), "exportable_share", (("origin", "origins"),)),
+        TableSpec("ramp_ups", (("node", "str"), ("kind", "str"), ("period", "int"),
+                               ("capacity_factor", "float")),
+                  ("node", "kind", "period"), "capacity_factor"),
+        TableSpec("hubs", (("hub", "str"), ("country", "str"), ("capacity_t", "float")),
+                  ("hub",), "capacity_t", (("country", "countries"),)),
+        TableSpec("hub_yields", (("hub", "str"), ("recovery_yield", "share")),
+                  ("hub",), "recovery_yield", (("hub", "hubs"),)),
+        TableSpec("hub_fees", (("hub", "str"), ("fee_usd_per_t", "float")),
+                  ("hub",), "fee_usd_per_t", (("hub", "hubs"),)),
+        TableSpec("markets", (("market", "str"), ("country", "str"), ("description", "text")),
+                  ("market",), None, (("country", "countries"),)),
+        TableSpec("demand", (("market", "str"), ("period", "int"), ("demand_t", "float")),
+                  ("market", "period"), "demand_t", (("market", "markets"),)),
+        TableSpec("prices", (("period", "int"), ("benchmark_usd_per_t", "float")),
+                  ("period",), "benchmark_usd_per_t"),
+        TableSpec("price_factors", (("origin", "str"), ("price_factor", "float")),
+                  ("origin",), "price_factor", (("origin", "origins"),)),
+        TableSpec("routes", (("origin", "str"), ("hub", "str"), ("market", "str"),
+                             ("transit", "list"), ("freight_usd_per_t", "float"),
+                             ("lead_time_days", "float")),
+                  ("origin", "hub", "market", "transit"), "freight_usd_per_t",
+                  (("origin", "origins"), ("hub", "hubs"), ("market", "markets"),
+                   ("transit", "countries"))),
+        TableSpec("powers", (("power", "str"), ("description", "text")),
+                  ("power",), None, (("power", "countries"),)),
+        TableSpec("leverage_channels", (("channel", "str"), ("weight", "share")),
+                  ("channel",), "weight"),
+        TableSpec("leverage_evidence", (("power", "str"), ("country", "str"), ("channel", "str"),
+                                        ("indicator", "share"), ("raw_value", "float?"),
+                                        ("raw_unit", "text")),
+                  ("power", "country", "channel"), "indicator",
+                  (("power", "powers"), ("country", "countries"),
+                   ("channel", "leverage_channels"))),
+        TableSpec("parameters", (("name", "str"), ("value", "float"), ("unit", "text")),
+                  ("name",), "value"),
+    )
+}
+
+REQUIRED_PARAMETERS = ("unmet_demand_penalty_usd_per_t", "holding_cost_usd_per_t_yr")
+
+# Values beyond these are treated as typing errors rather than data (tonnes, dollars, days).
+ABSURD_LIMIT = 1e12
+
+
+def default_data_dir() -> Path:
+    """The dataset shipped inside the package."""
+    return Path(str(resources.files("stibium.data")))
+
+
+@dataclass
+class Dataset:
+    """The validated tables, keyed by table name, plus where they came from."""
+
+    tables: dict[str, pd.DataFrame]
+    directory: Path
+    fingerprint: str = field(default="")
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    @property
+    def periods(self) -> list[int]:
+        return sorted(set(self["demand"]["period"]) & set(self["prices"]["period"]))
+
+    def parameter(self, name: str) -> float:
+        params = self["parameters"].set_index("name")["value"]
+        return float(params[name])
+
+    def country_of_origin(self) -> dict[str, str]:
+        return dict(zip(self["origins"]["origin"], self["origins"]["country"], strict=True))
+
+    def country_of_hub(self) -> dict[str, str]:
+        return dict(zip(self["hubs"]["hub"], self["hubs"]["country"], strict=True))
+
+    def risk_score(self) -> dict[str, float]:
+        """Country risk in [0, 1]: 1 − normalised WGI composite (0 = best governed)."""
+        countries = self["countries"]
+        return dict(zip(countries["country"], 1.0 - countries["wgi_norm"], strict=True))
+
+    def estimates(self) -> pd.DataFrame:
+        """Every estimated value in the dataset with its range: what a sensitivity run sweeps."""
+        rows = []
+        for name, spec in TABLES.items():
+            if spec.value is None:
+                continue
+            frame = self[name]
+            for _, row in frame[frame["is_estimate"] == 1].iterrows():
+                rows.append({
+                    "table": name,
+                    "key": _describe_key(spec, row),
+                    "column": spec.value,
+                    "value": row[spec.value],
+                    "low": row["low"],
+                    "high": row["high"],
+                    "source": row["source"],
+                    "year": row["year"],
+                })
+        return pd.DataFrame(rows)
+
+
+def load_dataset(directory: str | Path | None = None) -> Dataset:
+    """Read and validate every table of a dataset directory.
+
+    Parameters
+    ----------
+    directory
+        A folder laid out like the shipped data (``None``: the shipped data).
+
+    Raises
+    ------
+    DataError
+        One line naming the file, column and row of the first problem found.
+    """
+    folder = Path(directory) if directory is not None else default_data_dir()
+    if not folder.is_dir():
+        raise DataError(f"{folder}: data directory not found")
+    tables: dict[str, pd.DataFrame] = {}
+    digest = hashlib.sha256()
+    for name, spec in TABLES.items():
+        path = folder / spec.file
+        if not path.is_file():
+            raise DataError(f"{spec.file}: file missing from data directory {folder}")
+        raw = path.read_bytes()
+        digest.update(name.encode() + b"\0" + raw + b"\0")
+        tables[name] = _parse_table(spec, raw)
+    _check_references(tables)
+    _check_coverage(tables)
+    return Dataset(tables=tables, directory=folder, fingerprint=digest.hexdigest()[:16])
+
+
+def _parse_table(spec: TableSpec, raw: bytes) -> pd.DataFrame:
+    if not raw.strip():
+        raise DataError(f"{spec.file}: file is empty (expected a header row: "
+                        f"{','.join(spec.all_columns)})")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{spec.file}, line {line}: not UTF-8 text "
+                        f"(byte {raw[exc.start]:#04x}); save the file as UTF-8") from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+        raise DataError(f"{spec.file}: not a valid CSV table ({detail})") from None
+
+    frame.columns = [str(c).strip() for c in frame.columns]
+    expected = spec.all_columns
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise DataError(f"{spec.file}, column {missing[0]}: missing "
+                        f"(expected columns: {','.join(expected)})")
+    extra = [c for c in frame.columns if c not in expected]
+    if extra:
+        raise DataError(f"{spec.file}, column {extra[0]}: unknown column "
+                        f"(expected columns: {','.join(expected)})")
+    duplicated = [c for c in frame.columns if list(frame.columns).count(c) > 1]
+    if duplicated:
+        raise DataError(f"{spec.file}, column {duplicated[0]}: appears twice in the header")
+    frame = frame[expected].copy()
+    for column in frame.columns:
+        frame[column] = frame[column].str.strip()
+
+    out = pd.DataFrame(index=frame.index)
+    for column, kind in spec.columns:
+        out[column] = _convert(spec, frame, column, kind)
+    for column, kind in (("source", "str"), ("year", "int"), ("is_estimate", "flag"),
+                         ("low", "float?"), ("high", "float?"), ("note", "text")):
+        out[column] = _convert(spec, frame, column, kind)
+    _check_ranges(spec, out)
+    _check_unique(spec, out)
+    return out.reset_index(drop=True)
+
+
+def _where(spec: TableSpec, frame: pd.DataFrame, index: int, column: str) -> str:
+    key = ", ".join(f"{k}={frame.at[index, k]}" for k in spec.key if k in frame.columns)
+    return f"{spec.file}, column {column}, line {index + 2}" + (f" ({key})" if key else "")
+
+
+def _convert(spec: TableSpec, frame: pd.DataFrame, column: str, kind: str) -> pd.Series:
+    values = frame[column]
+    if kind in ("str", "text"):
+        for index, value in values.items():
+            if kind == "str" and value == "":
+                raise DataError(f"{_where(spec, frame, index, column)}: empty")
+            if kind == "str" and value[:1] in ("=", "+", "-", "@"):
+                raise DataError(f"{_where(spec, frame, index, column)}: text may not start "
+                                f"with '{value[0]}' (looks like a spreadsheet formula)")
+        return values.astype(object)
+    if kind == "list":
+        return values.map(lambda v: tuple(p.strip() for p in v.split(";") if p.strip()))
+    numbers = []
+    for index, value in values.items():
+        if value == "" and kind == "float?":
+            numbers.append(np.nan)
+            continue
+        if value == "":
+            raise DataError(f"{_where(spec, frame, index, column)}: empty (a number is needed)")
+        try:
+            number = float(value.replace("_", ""))
+        except ValueError:
+            raise DataError(f"{_where(spec, frame, index, column)}: "
+                            f"not a number: {value!r}") from None
+        if np.isnan(number):
+            raise DataError(f"{_where(spec, frame, index, column)}: NaN is not allowed")
+        if not np.isfinite(number) or abs(number) > ABSURD_LIMIT:
+            raise DataError(f"{_where(spec, frame, index, column)}: "
+                            f"value {value} is out of any plausible range")
+        if number < 0:
+            raise DataError(f"{_where(spec, frame, index, column)}: "
+                            f"negative value {value} (must be ≥ 0)")
+        if kind == "share" and number > 1:
+            raise DataError(f"{_where(spec, frame, index, column)}: "
+                            f"share {value} outside [0, 1] (write 0.25, not 25)")
+        if kind in ("int", "flag") and number != int(number):
+            raise DataError(f"{_where(spec, frame, index, column)}: "
+                            f"not a whole number: {value!r}")
+        if kind == "flag" and number not in (0, 1):
+            raise DataError(f"{_where(spec, frame, index, column)}: must be 0 or 1, not {value}")
+        numbers.append(number)
+    series = pd.Series(numbers, index=values.index, dtype=float)
+    return series.astype(int) if kind in ("int", "flag") else series
+
+
+def _check_ranges(spec: TableSpec, frame: pd.DataFrame) -> None:
+    for index, row in frame.iterrows():
+        low, high = row["low"], row["high"]
+        if row["is_estimate"] == 1 and spec.value is not None and (np.isnan(low)
+                                                                    or np.isnan(high)):
+            raise DataError(f"{_where(spec, frame, index, 'low')}: an estimate needs a low and "
+                            f"a high value")
+        if np.isnan(low) or np.isnan(high) or spec.value is None:
+            continue
+        value = row[spec.value]
+        if not low <= value <= high:
+            raise DataError(f"{_where(spec, frame, index, spec.value)}: value {value:g} "
+                            f"outside its range low={low:g}, high={high:g}")
+        if spec.kind_of(spec.value) == "share" and high > 1:
+            raise DataError(f"{_where(spec, frame, index, 'high')}: share range "
+                            f"high={high:g} outside [0, 1]")
+
+
+def _check_unique(spec: TableSpec, frame: pd.DataFrame) -> None:
+    seen: dict[tuple, int] = {}
+    for index, row in frame.iterrows():
+        key = tuple(row[k] for k in spec.key)
+        if key in seen:
+            raise DataError(f"{_where(spec, frame, index, spec.key[0])}: duplicate key, "
+                            f"already on line {seen[key] + 2}")
+        seen[key] = index
+
+
+def _references_of(tables: dict[str, pd.DataFrame], target: str) -> set[str]:
+    return set(tables[target][TABLES[target].key[0]])
+
+
+def _check_references(tables: dict[str, pd.DataFrame]) -> None:
+    for name, spec in TABLES.items():
+        frame = tables[name]
+        for column, target in spec.references:
+            known = _references_of(tables, target)
+            for index, value in frame[column].items():
+                names: Iterable[str] = value if isinstance(value, tuple) else (value,)
+                for item in names:
+                    if item not in known:
+                        raise DataError(f"{_where(spec, frame, index, column)}: unknown "
+                                        f"{_singular(target)} {item!r} (not in "
+                                        f"{TABLES[target].file})")
+    ramp = tables["ramp_ups"]
+    spec = TABLES["ramp_ups"]
+    kinds = {"origin": _references_of(tables, "origins"), "hub": _references_of(tables, "hubs")}
+    for index, row in ramp.iterrows():
+        if row["kind"] not in kinds:
+            raise DataError(f"{_where(spec, ramp, index, 'kind')}: must be 'origin' or 'hub', "
+                            f"not {row['kind']!r}")
+        if row["node"] not in kinds[row["kind"]]:
+            raise DataError(f"{_where(spec, ramp, index, 'node')}: unknown {row['kind']} "
+                            f"{row['node']!r}")
+
+
+def _check_coverage(tables: dict[str, pd.DataFrame]) -> None:
+    """Every origin and hub needs its companion rows; the parameters the model reads exist."""
+    for table, column, owner in (("exportable", "origin", "origins"),
+                                 ("price_factors", "origin", "origins"),
+                                 ("hub_yields", "hub", "hubs"), ("hub_fees", "hub", "hubs")):
+        missing = sorted(_references_of(tables, owner) - set(tables[table][column]))
+        if missing:
+            raise DataError(f"{TABLES[table].file}, column {column}: no row for "
+                            f"{_singular(owner)} {missing[0]!r}")
+    names = set(tables["parameters"]["name"])
+    for name in REQUIRED_PARAMETERS:
+        if name not in names:
+            raise DataError(f"parameters.csv, column name: required parameter {name!r} missing")
+    yields = tables["hub_yields"]
+    for index, value in yields["recovery_yield"].items():
+        if value <= 0:
+            where = _where(TABLES["hub_yields"], yields, index, "recovery_yield")
+            raise DataError(f"{where}: recovery yield must be above 0")
+    demand_periods = set(tables["demand"]["period"])
+    price_periods = set(tables["prices"]["period"])
+    missing_prices = sorted(demand_periods - price_periods)
+    if missing_prices:
+        raise DataError(f"prices.csv, column period: no benchmark price for period "
+                        f"{missing_prices[0]} (demand.csv has it)")
+
+
+def _singular(table: str) -> str:
+    return {"countries": "country", "origins": "origin", "hubs": "hub", "markets": "market",
+            "powers": "power", "leverage_channels": "channel"}.get(table, table)
+
+
+def _describe_key(spec: TableSpec, row: pd.Series) -> str:
+    parts = []
+    for k in spec.key:
+        value = row[k]
+        parts.append(";".join(value) if isinstance(value, tuple) else str(value))
+    return " / ".join(p for p in parts if p)

@@ -1,0 +1,206 @@
+"""From dataset + strategy to the numbers the LP needs (plain pandas, no Pyomo).
+
+The instance is the meeting point of the model builder, the metrics and any independent check:
+each per-route coefficient (unit cost, yield, risk score, exposure weights) is computed here
+once, so the optimiser and the reported metrics cannot disagree about them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .data import Dataset
+from .errors import StrategyError
+from .leverage import combined_weight, leverage_matrix
+from .strategy import Strategy, check_against
+
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass
+class Instance:
+    """Everything the sourcing LP reads, for one dataset and one strategy.
+
+    Attributes
+    ----------
+    routes
+        One row per allowed route, indexed by a readable route id, with origin, hub, market,
+        transit, countries, unit costs' parts, recovery yield, lead time, risk score and, per
+        power, the naive and the dependency-aware exposure weights (columns
+        ``naive:<power>`` and ``aware:<power>``).
+    unit_cost
+        $ per tonne of contained Sb bought on a route in a period (route × period): origin
+        price + freight + processing fee.
+    availability, capacity, demand
+        Tonnes per origin, hub and market, by period.
+    """
+
+    strategy: Strategy
+    periods: list[int]
+    routes: pd.DataFrame
+    unit_cost: pd.DataFrame
+    purchase_price: pd.DataFrame
+    availability: pd.DataFrame
+    capacity: pd.DataFrame
+    demand: pd.DataFrame
+    leverage: pd.DataFrame
+    powers: list[str]
+    origin_caps: dict[str, float]
+    hub_caps: dict[str, float]
+    country_caps: dict[str, float]
+    exposure_caps: dict[str, float]
+    unmet_penalty: float
+    holding_cost: float
+    stock_target: pd.DataFrame
+    origin_country: dict[str, str]
+    hub_country: dict[str, str]
+
+    @property
+    def markets(self) -> list[str]:
+        return list(self.demand.index)
+
+    def exposure_weights(self, mode: str) -> pd.DataFrame:
+        """Route × power weights of the given mode ('naive' or 'dependency-aware')."""
+        prefix = "naive:" if mode == "naive" else "aware:"
+        weights = self.routes[[f"{prefix}{p}" for p in self.powers]]
+        weights.columns = self.powers
+        return weights
+
+
+def build_instance(dataset: Dataset, strategy: Strategy) -> Instance:
+    """Resolve the strategy's overrides against the data and derive every coefficient."""
+    check_against(strategy, dataset)
+    periods = _periods(dataset, strategy)
+    origin_country = dataset.country_of_origin()
+    hub_country = dataset.country_of_hub()
+    risk = dataset.risk_score()
+    leverage = leverage_matrix(dataset)
+    powers = list(leverage.index)
+
+    routes = dataset["routes"].copy()
+    routes = routes[~routes["origin"].isin(strategy.excluded_origins)]
+    routes = routes[~routes["hub"].isin(strategy.excluded_hubs)]
+    if strategy.max_lead_time_days is not None:
+        routes = routes[routes["lead_time_days"] <= strategy.max_lead_time_days]
+    if routes.empty:
+        raise StrategyError(f"strategy '{strategy.name}': its exclusions and lead-time limit "
+                            f"leave no route open")
+    routes["route"] = [_route_id(r.origin, r.hub, r.market, r.transit)
+                       for r in routes.itertuples(index=False)]
+    routes = routes.set_index("route")
+    routes["origin_country"] = routes["origin"].map(origin_country)
+    routes["hub_country"] = routes["hub"].map(hub_country)
+    routes["fee_usd_per_t"] = routes["hub"].map(
+        dataset["hub_fees"].set_index("hub")["fee_usd_per_t"])
+    routes["recovery_yield"] = routes["hub"].map(
+        dataset["hub_yields"].set_index("hub")["recovery_yield"])
+    # Weakest link: a flow is as exposed to governance failure as its worst-governed stage.
+    routes["risk_score"] = [max(risk[o], risk[h]) for o, h in
+                            zip(routes["origin_country"], routes["hub_country"], strict=True)]
+    for power in powers:
+        routes[f"naive:{power}"] = [
+            1.0 if power in (o, h) else 0.0
+            for o, h in zip(routes["origin_country"], routes["hub_country"], strict=True)]
+        routes[f"aware:{power}"] = [
+            combined_weight(leverage.loc[power], (o, h, *transit))
+            for o, h, transit in zip(routes["origin_country"], routes["hub_country"],
+                                     routes["transit"], strict=True)]
+    routes = routes.drop(columns=["source", "year", "is_estimate", "low", "high", "note"])
+
+    benchmark = dataset["prices"].set_index("period")["benchmark_usd_per_t"]
+    factor = dataset["price_factors"].set_index("origin")["price_factor"]
+    purchase = pd.DataFrame(
+        {t: routes["origin"].map(factor) * benchmark[t] for t in periods}, index=routes.index)
+    unit_cost = purchase.add(routes["freight_usd_per_t"] + routes["fee_usd_per_t"], axis=0)
+
+    availability = _origin_availability(dataset, periods)
+    capacity = _hub_capacity(dataset, periods)
+    demand = _demand(dataset, strategy, periods)
+    stock_target = demand * strategy.stock_target_days / DAYS_PER_YEAR
+
+    origins = list(dataset["origins"]["origin"])
+    hubs = list(dataset["hubs"]["hub"])
+    countries = list(dataset["countries"]["country"])
+    return Instance(
+        strategy=strategy,
+        periods=periods,
+        routes=routes,
+        unit_cost=unit_cost,
+        purchase_price=purchase,
+        availability=availability,
+        capacity=capacity,
+        demand=demand,
+        leverage=leverage,
+        powers=powers,
+        origin_caps=_caps(origins, strategy.origin_share_cap, strategy.origin_caps),
+        hub_caps=_caps(hubs, strategy.hub_share_cap, strategy.hub_caps),
+        country_caps=_caps(countries, strategy.country_share_cap, strategy.country_caps),
+        exposure_caps=dict(strategy.exposure_caps),
+        unmet_penalty=(strategy.unmet_penalty_usd_per_t
+                       if strategy.unmet_penalty_usd_per_t is not None
+                       else dataset.parameter("unmet_demand_penalty_usd_per_t")),
+        holding_cost=dataset.parameter("holding_cost_usd_per_t_yr"),
+        stock_target=stock_target,
+        origin_country=origin_country,
+        hub_country=hub_country,
+    )
+
+
+def _route_id(origin: str, hub: str, market: str, transit: tuple[str, ...]) -> str:
+    via = f" via {', '.join(transit)}" if transit else ""
+    return f"{origin} → {hub} → {market}{via}"
+
+
+def _periods(dataset: Dataset, strategy: Strategy) -> list[int]:
+    periods = dataset.periods
+    first = strategy.first_period if strategy.first_period is not None else periods[0]
+    last = strategy.last_period if strategy.last_period is not None else periods[-1]
+    return [p for p in periods if first <= p <= last]
+
+
+def _ramp(dataset: Dataset, kind: str) -> pd.DataFrame:
+    ramp = dataset["ramp_ups"]
+    ramp = ramp[ramp["kind"] == kind]
+    return ramp.pivot_table(index="node", columns="period", values="capacity_factor",
+                            aggfunc="first")
+
+
+def _scaled_by_ramp(base: pd.Series, ramp: pd.DataFrame, periods: list[int]) -> pd.DataFrame:
+    table = pd.DataFrame({t: base for t in periods})
+    for node in ramp.index.intersection(table.index):
+        for t in periods:
+            if t in ramp.columns and pd.notna(ramp.at[node, t]):
+                table.at[node, t] = base[node] * ramp.at[node, t]
+    return table
+
+
+def _origin_availability(dataset: Dataset, periods: list[int]) -> pd.DataFrame:
+    origins = dataset["origins"].set_index("origin")
+    share = dataset["exportable"].set_index("origin")["exportable_share"]
+    base = origins["production_2025_t"] * share.reindex(origins.index)
+    return _scaled_by_ramp(base, _ramp(dataset, "origin"), periods)
+
+
+def _hub_capacity(dataset: Dataset, periods: list[int]) -> pd.DataFrame:
+    base = dataset["hubs"].set_index("hub")["capacity_t"]
+    return _scaled_by_ramp(base, _ramp(dataset, "hub"), periods)
+
+
+def _demand(dataset: Dataset, strategy: Strategy, periods: list[int]) -> pd.DataFrame:
+    table = dataset["demand"].pivot_table(index="market", columns="period", values="demand_t",
+                                          aggfunc="first")
+    table = table.reindex(columns=periods).fillna(0.0)
+    if strategy.demand_t is not None:
+        # One size for the buyer: spread over markets in proportion to the data's demand.
+        totals = table.sum(axis=0).replace(0.0, 1.0)
+        table = table.div(totals, axis=1) * strategy.demand_t
+    return table * strategy.demand_scale
+
+
+def _caps(names: list[str], default: float | None, overrides: dict[str, float]
+          ) -> dict[str, float]:
+    caps = {name: default for name in names if default is not None}
+    caps.update(overrides)
+    return caps

@@ -1,0 +1,111 @@
+"""Risk and concentration metrics of a plan, computed from the plan and the instance alone.
+
+These functions never look at the solver: they take the plan table (route, period, tonnes
+delivered) so that the same numbers can be computed for a plan typed in by hand.
+
+Definitions
+-----------
+- Supply share of an origin: tonnes delivered from it / tonnes delivered in all.
+- Naive HHI (0–10,000): Σ over origin countries of (100 · share)².
+- Effective HHI: the same sum after re-attributing each flow to the powers that control it.
+  A flow with dependency-aware weights w_p (see `leverage.py`) is controlled by some power with
+  weight u = 1 − Π_p (1 − w_p); that part is split among the powers in proportion to w_p, the
+  rest (1 − u) stays with the origin country.
+- Exposure of a power, naive or effective: Σ w[p, r] · delivered_r / Σ demand, with the
+  naive or the dependency-aware weights. ``peak`` is the largest single-period ratio, which is
+  what a per-period cap limits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .instance import Instance
+
+
+def origin_shares(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
+    """Tonnes delivered and supply share by origin; share of demand alongside."""
+    total_demand = float(instance.demand.to_numpy().sum())
+    by_origin = plan.groupby("origin")["delivered_t"].sum()
+    by_origin = by_origin[by_origin > 0].sort_values(ascending=False)
+    delivered = float(by_origin.sum())
+    return pd.DataFrame({
+        "origin": by_origin.index,
+        "country": [instance.origin_country[o] for o in by_origin.index],
+        "delivered_t": by_origin.to_numpy(),
+        "supply_share": by_origin.to_numpy() / delivered if delivered > 0 else 0.0,
+        "demand_share": by_origin.to_numpy() / total_demand if total_demand > 0 else 0.0,
+    }).reset_index(drop=True)
+
+
+def naive_hhi(plan: pd.DataFrame, instance: Instance) -> float:
+    by_country = plan.assign(country=plan["origin"].map(instance.origin_country)) \
+        .groupby("country")["delivered_t"].sum()
+    return _hhi(by_country)
+
+
+def effective_attribution(plan: pd.DataFrame, instance: Instance) -> pd.Series:
+    """Tonnes delivered attributed to each controlling power or, failing that, origin country."""
+    weights = instance.exposure_weights("dependency-aware")
+    attributed: dict[str, float] = {}
+    for row in plan.itertuples(index=False):
+        tonnes = float(row.delivered_t)
+        if tonnes <= 0:
+            continue
+        w = weights.loc[row.route].to_numpy(dtype=float)
+        controlled = 1.0 - float(np.prod(1.0 - w))
+        total_w = float(w.sum())
+        if total_w > 0:
+            for power, wp in zip(weights.columns, w, strict=True):
+                attributed[power] = attributed.get(power, 0.0) + tonnes * controlled * wp / total_w
+        country = instance.origin_country[row.origin]
+        attributed[country] = attributed.get(country, 0.0) + tonnes * (1.0 - controlled)
+    return pd.Series(attributed, dtype=float).sort_values(ascending=False)
+
+
+def effective_hhi(plan: pd.DataFrame, instance: Instance) -> float:
+    return _hhi(effective_attribution(plan, instance))
+
+
+def _hhi(tonnes: pd.Series) -> float:
+    total = float(tonnes.sum())
+    if total <= 0:
+        return 0.0
+    return float(((100.0 * tonnes / total) ** 2).sum())
+
+
+def exposure_table(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
+    """Naive and effective exposure per power, over the horizon and at the peak period."""
+    demand_by_period = instance.demand.sum(axis=0)
+    total_demand = float(demand_by_period.sum())
+    rows = []
+    for power in instance.powers:
+        row = {"power": power, "cap": instance.exposure_caps.get(power, np.nan)}
+        for label, mode in (("naive", "naive"), ("effective", "dependency-aware")):
+            weight = plan["route"].map(instance.exposure_weights(mode)[power])
+            exposed = (weight * plan["delivered_t"]).groupby(plan["period"]).sum()
+            exposed = exposed.reindex(demand_by_period.index, fill_value=0.0)
+            row[label] = float(exposed.sum()) / total_demand if total_demand > 0 else 0.0
+            ratio = exposed / demand_by_period.replace(0.0, np.nan)
+            row[f"{label}_peak"] = float(ratio.max()) if ratio.notna().any() else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["power", "cap", "naive", "effective", "naive_peak",
+                                       "effective_peak"])
+
+
+def average_risk(plan: pd.DataFrame, instance: Instance) -> float:
+    """Delivery-weighted average route risk score (0 best, 1 worst)."""
+    delivered = float(plan["delivered_t"].sum())
+    if delivered <= 0:
+        return 0.0
+    risk = plan["route"].map(instance.routes["risk_score"])
+    return float((risk * plan["delivered_t"]).sum() / delivered)
+
+
+def average_lead_time(plan: pd.DataFrame, instance: Instance) -> float:
+    delivered = float(plan["delivered_t"].sum())
+    if delivered <= 0:
+        return 0.0
+    lead = plan["route"].map(instance.routes["lead_time_days"])
+    return float((lead * plan["delivered_t"]).sum() / delivered)

@@ -1,0 +1,307 @@
+"""One visible pipeline: build instance → build model → solve → read plan → read duals → metrics.
+
+The result is plain data (pandas frames, floats, strings): scripts, the CLI and the app share
+it, and Streamlit can cache it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.contrib.solver.common.results import TerminationCondition
+
+from . import metrics
+from .build import build_model
+from .data import Dataset
+from .instance import Instance, build_instance
+from .strategy import Strategy
+
+STATUS_OF = {
+    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+    TerminationCondition.provenInfeasible: "infeasible",
+    TerminationCondition.locallyInfeasible: "infeasible",
+    TerminationCondition.unbounded: "unbounded",
+    TerminationCondition.infeasibleOrUnbounded: "infeasible_or_unbounded",
+    TerminationCondition.maxTimeLimit: "time_limit",
+    TerminationCondition.iterationLimit: "iteration_limit",
+}
+
+PLAN_COLUMNS = ["route", "origin", "hub", "market", "transit", "period", "tonnes",
+                "delivered_t", "unit_cost_usd_per_t", "cost_usd"]
+DUAL_TOLERANCE = 1e-6
+
+
+@dataclass
+class SolveResult:
+    """The outcome of one optimisation, as plain data.
+
+    ``total_cost`` is what the plan costs the buyer over the horizon, including unmet demand
+    at its penalty: ``cost_breakdown`` sums to it exactly. ``objective`` adds the risk charge
+    when the strategy prices risk.
+    """
+
+    status: str
+    strategy: str
+    total_cost: float = math.nan
+    objective: float = math.nan
+    cost_breakdown: dict[str, float] = field(default_factory=dict)
+    plan: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PLAN_COLUMNS))
+    unmet: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stock: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shares: pd.DataFrame = field(default_factory=pd.DataFrame)
+    exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    duals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    metrics: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    data_fingerprint: str = ""
+    message: str = ""
+
+    @property
+    def is_optimal(self) -> bool:
+        return self.status == "optimal"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the CLI's `--json` contract."""
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            frame = frame.copy()
+            for column in frame.columns:
+                if frame[column].map(lambda v: isinstance(v, tuple)).any():
+                    frame[column] = frame[column].map(list)
+            return [{k: _jsonable(v) for k, v in row.items()}
+                    for row in frame.to_dict(orient="records")]
+
+        return {
+            "status": self.status,
+            "strategy": self.strategy,
+            "total_cost": _jsonable(self.total_cost),
+            "objective": _jsonable(self.objective),
+            "cost_breakdown": {k: _jsonable(v) for k, v in self.cost_breakdown.items()},
+            "plan": records(self.plan),
+            "unmet": records(self.unmet),
+            "stock": records(self.stock),
+            "metrics": {k: _jsonable(v) for k, v in self.metrics.items()},
+            "shares": records(self.shares),
+            "exposure": records(self.exposure),
+            "duals": records(self.duals),
+            "timings": self.timings,
+            "data_fingerprint": self.data_fingerprint,
+            "message": self.message,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+    return value
+
+
+def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = None
+          ) -> SolveResult:
+    """Build and solve the sourcing LP for one strategy.
+
+    Examples
+    --------
+    >>> from stibium.model import load_dataset, load_strategy, solve
+    >>> result = solve(load_dataset(), load_strategy("cheapest"))
+    >>> result.status
+    'optimal'
+    """
+    started = time.perf_counter()
+    instance = build_instance(dataset, strategy)
+    model = build_model(instance)
+    built = time.perf_counter()
+    status = solve_model(model, time_limit=time_limit)
+    solved = time.perf_counter()
+    result = SolveResult(status=status, strategy=strategy.name,
+                         data_fingerprint=dataset.fingerprint)
+    if status == "optimal":
+        fill_result(result, model, instance)
+    else:
+        result.message = f"no optimal plan: solver status {status}"
+    result.timings = {"build_s": built - started, "solve_s": solved - built,
+                      "report_s": time.perf_counter() - solved}
+    return result
+
+
+def solve_model(model: pyo.ConcreteModel, *, time_limit: float | None = None) -> str:
+    solver = SolverFactory("highs")
+    options: dict[str, Any] = {"load_solutions": False,
+                               "raise_exception_on_nonoptimal_result": False}
+    if time_limit is not None:
+        options["time_limit"] = time_limit
+    results = solver.solve(model, **options)
+    status = STATUS_OF.get(results.termination_condition, "error")
+    if status == "optimal":
+        results.solution_loader.load_vars()
+        duals = results.solution_loader.get_duals()
+        model.dual.clear()
+        model.dual.update(duals)
+    return status
+
+
+def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instance) -> None:
+    result.plan = read_plan(model, instance)
+    result.unmet = _market_period_table(model.unmet, "unmet_t")
+    result.stock = _market_period_table(model.stock, "stock_t")
+    breakdown = cost_breakdown(result.plan, result.unmet, result.stock, instance)
+    result.cost_breakdown = breakdown
+    result.total_cost = sum(breakdown.values())
+    result.objective = float(pyo.value(model.total_cost))
+    result.shares = metrics.origin_shares(result.plan, instance)
+    result.exposure = metrics.exposure_table(result.plan, instance)
+    result.duals = read_duals(model, instance)
+    result.metrics = plan_metrics(result, instance)
+
+
+def read_plan(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
+    routes = instance.routes
+    rows = []
+    for (route, period), var in model.buy.items():
+        tonnes = var.value or 0.0
+        if tonnes <= 1e-9:
+            continue
+        unit_cost = float(instance.unit_cost.at[route, period])
+        rows.append({
+            "route": route,
+            "origin": routes.at[route, "origin"],
+            "hub": routes.at[route, "hub"],
+            "market": routes.at[route, "market"],
+            "transit": routes.at[route, "transit"],
+            "period": period,
+            "tonnes": tonnes,
+            "delivered_t": tonnes * float(routes.at[route, "recovery_yield"]),
+            "unit_cost_usd_per_t": unit_cost,
+            "cost_usd": tonnes * unit_cost,
+        })
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+
+
+def _market_period_table(variable: pyo.Var, column: str) -> pd.DataFrame:
+    rows = [{"market": market, "period": period, column: max(var.value or 0.0, 0.0)}
+            for (market, period), var in variable.items()]
+    return pd.DataFrame(rows, columns=["market", "period", column])
+
+
+def cost_breakdown(plan: pd.DataFrame, unmet: pd.DataFrame, stock: pd.DataFrame,
+                   instance: Instance) -> dict[str, float]:
+    """Purchase, freight, processing, holding and unmet-demand penalty, in $ over the horizon."""
+    routes = instance.routes
+    purchase = sum(float(instance.purchase_price.at[r, t]) * q
+                   for r, t, q in zip(plan["route"], plan["period"], plan["tonnes"], strict=True))
+    return {
+        "purchase": float(purchase),
+        "freight": float((plan["route"].map(routes["freight_usd_per_t"]) * plan["tonnes"]).sum()),
+        "processing": float((plan["route"].map(routes["fee_usd_per_t"]) * plan["tonnes"]).sum()),
+        "holding": float(instance.holding_cost * stock["stock_t"].sum()),
+        "unmet_penalty": float(instance.unmet_penalty * unmet["unmet_t"].sum()),
+    }
+
+
+def plan_metrics(result: SolveResult, instance: Instance) -> dict[str, float]:
+    plan = result.plan
+    total_demand = float(instance.demand.to_numpy().sum())
+    unmet = float(result.unmet["unmet_t"].sum())
+    exposure = result.exposure.set_index("power")
+    values: dict[str, float] = {
+        "total_demand_t": total_demand,
+        "delivered_t": float(plan["delivered_t"].sum()),
+        "unmet_t": unmet,
+        "unmet_share": unmet / total_demand if total_demand > 0 else 0.0,
+        "cost_per_t": result.total_cost / total_demand if total_demand > 0 else math.nan,
+        "naive_hhi": metrics.naive_hhi(plan, instance),
+        "effective_hhi": metrics.effective_hhi(plan, instance),
+        "average_risk_score": metrics.average_risk(plan, instance),
+        "average_lead_time_days": metrics.average_lead_time(plan, instance),
+        "final_stock_t": float(result.stock.loc[result.stock["period"] == instance.periods[-1],
+                                                "stock_t"].sum()),
+    }
+    for power in exposure.index:
+        values[f"exposure_naive:{power}"] = float(exposure.at[power, "naive"])
+        values[f"exposure_effective:{power}"] = float(exposure.at[power, "effective"])
+    for row in result.shares.itertuples(index=False):
+        values[f"demand_share:{row.origin}"] = float(row.demand_share)
+    return values
+
+
+# --- duals in domain words -------------------------------------------------------------------
+
+def _describe(family: str, index: tuple, instance: Instance) -> tuple[float, str, str]:
+    """(scale, unit, meaning) turning a raw dual ($ per unit of the row's right-hand side) into
+    the value of relaxing the limit by one domain unit."""
+    mode = instance.strategy.exposure_mode
+    if family == "demand_balance":
+        market, period = index
+        return 1.0, "$ per extra tonne of demand", \
+            f"one more tonne of demand in {market}, {period}"
+    if family == "origin_availability":
+        origin, period = index
+        return -1.0, "$ per extra tonne available", \
+            f"one more tonne of exportable supply from {origin} in {period}"
+    if family == "hub_capacity":
+        hub, period = index
+        return -1.0, "$ per extra tonne of capacity", \
+            f"one more tonne of processing capacity at {hub} in {period}"
+    if family == "stock_target":
+        market, period = index
+        return 1.0, "$ per extra tonne of stockpile target", \
+            f"a stockpile target one tonne higher for {market} at the end of {period}"
+    if family in ("origin_share", "hub_share", "country_share", "exposure_cap"):
+        node, market, period = index
+        pp = -float(instance.demand.at[market, period]) / 100.0
+        what = {"origin_share": f"the {node} origin share cap",
+                "hub_share": f"the {node} hub share cap",
+                "country_share": f"the {node} country share cap",
+                "exposure_cap": f"the {node} exposure cap ({mode})"}[family]
+        return pp, "$ per percentage point", f"one percentage point more of {what} in {period}"
+    if family == "risk_budget":
+        market, period = index
+        return -float(instance.demand.at[market, period]) / 100.0, \
+            "$ per 0.01 of risk score", f"a risk budget 0.01 looser for {market} in {period}"
+    raise KeyError(family)
+
+
+CONSTRAINT_FAMILIES = ("demand_balance", "origin_availability", "hub_capacity", "origin_share",
+                       "hub_share", "country_share", "risk_budget", "exposure_cap",
+                       "stock_target")
+
+
+def read_duals(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
+    """Binding constraints with their shadow prices in domain units.
+
+    ``value`` is the change in total cost (objective) per unit named in ``unit`` when the limit
+    is relaxed: positive means relaxing saves that much; for demand it is what one more tonne
+    costs.
+    """
+    rows = []
+    for family in CONSTRAINT_FAMILIES:
+        component = getattr(model, family, None)
+        if component is None:
+            continue
+        for index, constraint in component.items():
+            dual = model.dual.get(constraint)
+            if dual is None or abs(dual) <= DUAL_TOLERANCE:
+                continue
+            key = index if isinstance(index, tuple) else (index,)
+            scale, unit, meaning = _describe(family, key, instance)
+            rows.append({
+                "constraint": family,
+                "index": " / ".join(str(k) for k in key),
+                "period": key[-1],
+                "dual": float(dual),
+                "value": float(dual) * scale,
+                "unit": unit,
+                "meaning": meaning,
+            })
+    frame = pd.DataFrame(rows, columns=["constraint", "index", "period", "dual", "value", "unit",
+                                        "meaning"])
+    return frame.reset_index(drop=True)

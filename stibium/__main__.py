@@ -1,0 +1,3 @@
+from stibium.cli import main
+
+raise SystemExit(main())

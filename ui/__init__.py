@@ -1,0 +1,1 @@
+"""Stibium's Streamlit app: thin pages over `stibium.model`'s public API."""
