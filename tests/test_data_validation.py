@@ -56,8 +56,8 @@ def test_non_numeric(toy_dir):
 
 def test_nan(toy_dir):
     replace_cell(toy_dir, "hubs.csv", 2, "capacity_t", "NaN")
-    assert "hubs.csv, column capacity_t, line 2 (hub=HA): NaN is not allowed" == \
-        error_of(toy_dir)
+    assert error_of(toy_dir) == \
+        "hubs.csv, column capacity_t, line 2 (hub=HA): NaN is not allowed"
 
 
 def test_empty_number(toy_dir):
