@@ -1,7 +1,8 @@
 """The code base stays clean under the project's ruff configuration."""
 
-import shutil
+import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is a test extra")
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is a test extra")
 def test_ruff_is_clean():
-    completed = subprocess.run(["ruff", "check", "--quiet", str(ROOT)], capture_output=True,
-                               text=True, timeout=120)
+    completed = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(ROOT)],
+                               capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stdout + completed.stderr
