@@ -17,15 +17,27 @@ Constraint families (their duals are reported in domain words by `results.py`):
 - ``risk_budget[m, t]``          Σ risk_r · delivered ≤ budget · demand
 - ``exposure_cap[p, m, t]``      Σ w[p, r] · delivered ≤ cap_p · demand, w naive or dependency-aware
 - ``stock_target[m, t]``         stock ≥ target days of cover
+
+Second stage, when the strategy has disruption scenarios k (probability π_k):
+
+- ``scenario_balance[k, m, t]``  Σ_r survival[k, r, t] · delivered + hold[k, t−1] − hold[k, t]
+  + spot + shortfall ≥ demand − planned unmet (survival is 1 before the scenario's onset)
+- ``cvar_*_excess[k]``           z_k ≥ loss_k − η (Rockafellar–Uryasev), with
+  CVaR_β = η + 1/(1−β) Σ_k π_k z_k, limited by ``cvar_*_limit`` and/or weighted in the objective.
+
+Losses: shortfall = planned unmet + scenario shortfall (tonnes over the horizon); cost = the
+first-stage cost + the scenario's recourse cost (spot purchases at the scenario's price and
+shortfall at the penalty).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pyomo.environ as pyo
 
-from .instance import Instance
+from .instance import Instance, Recourse
 
 
 def build_model(instance: Instance) -> pyo.ConcreteModel:
@@ -39,7 +51,46 @@ def build_model(instance: Instance) -> pyo.ConcreteModel:
     define_share_constraints(model, instance)
     define_risk_constraints(model, instance)
     define_exposure_constraints(model, instance)
+    define_first_stage_cost(model, instance)
+    if instance.recourse is not None:
+        define_recourse(model, instance, instance.recourse)
+        define_cvar(model, instance)
     define_objective(model, instance)
+    return model
+
+
+def build_evaluation_model(instance: Instance, recourse: Recourse, buy: dict, stock: dict,
+                           unmet: dict) -> pyo.ConcreteModel:
+    """The second stage alone for a fixed first stage: what a given plan suffers in each
+    scenario when the buyer reacts as well as it can (stock, spot, then shortfall).
+
+    The fixed deliveries enter as numbers, so the model holds only the recourse variables.
+    """
+    model = pyo.ConcreteModel(name="stibium-evaluation")
+    model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    define_sets(model, instance)
+    routes = instance.routes
+    periods = list(instance.periods)
+    markets = instance.markets
+    delivered = np.array([[buy.get((r, t), 0.0) * float(routes.at[r, "recovery_yield"])
+                           for t in periods] for r in routes.index])
+    market_of = routes["market"].to_numpy()
+    survival = recourse.survival[list(routes.index)].to_numpy()
+    disrupted = recourse.disrupted.to_numpy()
+    arriving = np.zeros((len(recourse.scenarios), len(markets), len(periods)))
+    for mi, market in enumerate(markets):
+        mask = market_of == market
+        full = delivered[mask].sum(axis=0)
+        cut = survival[:, mask] @ delivered[mask]
+        arriving[:, mi, :] = np.where(disrupted, cut, full[None, :])
+    model.unmet = pyo.Param(model.MARKETS, model.PERIODS, within=pyo.Reals,
+                            initialize=lambda m, market, t: float(unmet.get((market, t), 0.0)))
+    cost = sum(float(instance.unit_cost.at[r, t]) * q for (r, t), q in buy.items()) \
+        + instance.holding_cost * sum(stock.values()) \
+        + instance.unmet_penalty * sum(unmet.values())
+    model.first_stage_cost = pyo.Expression(expr=float(cost))
+    define_recourse(model, instance, recourse, arriving=arriving)
+    model.total_cost = pyo.Objective(expr=model.expected_recourse, sense=pyo.minimize)
     return model
 
 
@@ -173,7 +224,7 @@ def define_exposure_constraints(model: pyo.ConcreteModel, instance: Instance) ->
     model.exposure_cap = pyo.Constraint(index, rule=rule)
 
 
-def define_objective(model: pyo.ConcreteModel, instance: Instance) -> None:
+def define_first_stage_cost(model: pyo.ConcreteModel, instance: Instance) -> None:
     unit_cost = instance.unit_cost
     risk = instance.routes["risk_score"]
     risk_price = instance.strategy.risk_price_usd_per_t
@@ -185,7 +236,119 @@ def define_objective(model: pyo.ConcreteModel, instance: Instance) -> None:
     model.unmet_cost = pyo.Expression(expr=instance.unmet_penalty * sum(
         model.unmet[m, t] for m in model.MARKETS for t in model.PERIODS))
     model.risk_charge = pyo.Expression(expr=risk_price * sum(
-        float(risk[r]) * model.delivered[r, t] for r in model.ROUTES for t in model.PERIODS))
-    model.total_cost = pyo.Objective(
-        expr=model.procurement_cost + model.holding_cost + model.unmet_cost + model.risk_charge,
-        sense=pyo.minimize)
+        float(risk[r]) * model.delivered[r, t] for r in model.ROUTES for t in model.PERIODS)
+        if risk_price > 0 else 0.0)
+    model.first_stage_cost = pyo.Expression(
+        expr=model.procurement_cost + model.holding_cost + model.unmet_cost)
+
+
+def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Recourse,
+                    arriving: np.ndarray | None = None) -> None:
+    """Per scenario: surviving deliveries, a scenario stock path, spot buys and shortfall.
+
+    The scenario's stock ``hold[k, m, t]`` starts from the initial stock and is fed by what
+    actually arrives, so a stockpile built before the onset can be drawn after it.
+    ``arriving`` (scenario × market × period tonnes) replaces the delivery expressions when the
+    first stage is fixed.
+    """
+    periods = list(instance.periods)
+    scenarios = range(len(recourse.scenarios))
+    model.SCENARIOS = pyo.Set(initialize=list(scenarios), ordered=True)
+    survival = recourse.survival.to_numpy()
+    route_position = {r: i for i, r in enumerate(recourse.survival.columns)}
+    disrupted = recourse.disrupted.to_numpy()
+    by_market = model._routes_by["market"]
+    initial = instance.strategy.initial_stock_t
+    spot_limit = recourse.spot_limit
+    model.hold = pyo.Var(model.SCENARIOS, model.MARKETS, model.PERIODS,
+                         domain=pyo.NonNegativeReals)
+    position_of = {t: i for i, t in enumerate(periods)}
+
+    # Before its onset a scenario cannot be told apart from the others, so nothing is bought
+    # on the spot market and nothing goes short beyond the plan (non-anticipativity).
+    def spot_bounds(m, k, market, t):
+        open_market = disrupted[k, position_of[t]]
+        return 0.0, float(spot_limit.at[market, t]) if open_market else 0.0
+
+    def short_bounds(m, k, market, t):
+        return 0.0, None if disrupted[k, position_of[t]] else 0.0
+
+    model.spot = pyo.Var(model.SCENARIOS, model.MARKETS, model.PERIODS,
+                         domain=pyo.NonNegativeReals, bounds=spot_bounds)
+    model.short = pyo.Var(model.SCENARIOS, model.MARKETS, model.PERIODS,
+                          domain=pyo.NonNegativeReals, bounds=short_bounds)
+
+    market_position = {market: i for i, market in enumerate(instance.markets)}
+
+    def balance_rule(m, k, market, t):
+        position = position_of[t]
+        routes = by_market.get(market, [])
+        if arriving is not None:
+            arriving_t = float(arriving[k, market_position[market], position])
+        elif disrupted[k, position]:
+            arriving_t = sum(float(survival[k, route_position[r]]) * m.delivered[r, t]
+                             for r in routes if survival[k, route_position[r]] > 0)
+        else:
+            arriving_t = sum(m.delivered[r, t] for r in routes)
+        opening = m.hold[k, market, periods[position - 1]] if position > 0 else initial
+        return (arriving_t + opening - m.hold[k, market, t] + m.spot[k, market, t]
+                + m.short[k, market, t] + m.unmet[market, t]
+                >= float(instance.demand.at[market, t]))
+
+    model.scenario_balance = pyo.Constraint(model.SCENARIOS, model.MARKETS, model.PERIODS,
+                                            rule=balance_rule)
+    spot_price = recourse.spot_price
+    penalty = instance.unmet_penalty
+    model.recourse_cost = pyo.Expression(model.SCENARIOS, rule=lambda m, k: sum(
+        float(spot_price.at[k, t]) * m.spot[k, market, t] + penalty * m.short[k, market, t]
+        for market in m.MARKETS for t in m.PERIODS))
+    model.shortfall_loss = pyo.Expression(model.SCENARIOS, rule=lambda m, k: sum(
+        m.unmet[market, t] + m.short[k, market, t] for market in m.MARKETS for t in m.PERIODS))
+    probability = recourse.probability
+    model.expected_recourse = pyo.Expression(expr=sum(
+        float(probability[k]) * model.recourse_cost[k] for k in scenarios))
+
+
+def _cvar_block(model: pyo.ConcreteModel, instance: Instance, measure: str, loss) -> None:
+    """η, z_k ≥ loss_k − η and the CVaR expression for one loss measure."""
+    recourse = instance.recourse
+    assert recourse is not None
+    beta = instance.cvar_beta
+    probability = recourse.probability
+    eta = pyo.Var(domain=pyo.Reals)
+    excess = pyo.Var(model.SCENARIOS, domain=pyo.NonNegativeReals)
+    setattr(model, f"cvar_{measure}_eta", eta)
+    setattr(model, f"cvar_{measure}_z", excess)
+    setattr(model, f"cvar_{measure}_excess", pyo.Constraint(
+        model.SCENARIOS, rule=lambda m, k: excess[k] >= loss(m, k) - eta))
+    setattr(model, f"cvar_{measure}", pyo.Expression(
+        expr=eta + sum(float(probability[k]) * excess[k] for k in model.SCENARIOS)
+        / (1.0 - beta)))
+
+
+def define_cvar(model: pyo.ConcreteModel, instance: Instance) -> None:
+    strategy = instance.strategy
+    total_demand = float(instance.demand.to_numpy().sum())
+    if strategy.cvar_shortfall_limit is not None or strategy.cvar_shortfall_weight_usd_per_t > 0:
+        _cvar_block(model, instance, "shortfall", lambda m, k: m.shortfall_loss[k])
+        if strategy.cvar_shortfall_limit is not None:
+            model.cvar_shortfall_limit = pyo.Constraint(
+                expr=model.cvar_shortfall <= strategy.cvar_shortfall_limit * total_demand)
+    if strategy.cvar_cost_limit_usd is not None or strategy.cvar_cost_weight > 0:
+        _cvar_block(model, instance, "cost",
+                    lambda m, k: m.first_stage_cost + m.recourse_cost[k])
+        if strategy.cvar_cost_limit_usd is not None:
+            model.cvar_cost_limit = pyo.Constraint(
+                expr=model.cvar_cost <= strategy.cvar_cost_limit_usd)
+
+
+def define_objective(model: pyo.ConcreteModel, instance: Instance) -> None:
+    strategy = instance.strategy
+    objective = model.first_stage_cost + model.risk_charge
+    if instance.recourse is not None:
+        objective = objective + model.expected_recourse
+        if strategy.cvar_shortfall_weight_usd_per_t > 0:
+            objective = objective + strategy.cvar_shortfall_weight_usd_per_t * model.cvar_shortfall
+        if strategy.cvar_cost_weight > 0:
+            objective = objective + strategy.cvar_cost_weight * model.cvar_cost
+    model.total_cost = pyo.Objective(expr=objective, sense=pyo.minimize)

@@ -98,10 +98,18 @@ TABLES: dict[str, TableSpec] = {
                    ("channel", "leverage_channels"))),
         TableSpec("parameters", (("name", "str"), ("value", "float"), ("unit", "text")),
                   ("name",), "value"),
+        TableSpec("events", (("event", "str"), ("description", "text"), ("probability", "share"),
+                             ("price_multiplier", "float")),
+                  ("event",), "probability"),
+        TableSpec("event_effects", (("event", "str"), ("target", "str"), ("mechanism", "str"),
+                                    ("severity", "share")),
+                  ("event", "target", "mechanism"), "severity", (("event", "events"),)),
     )
 }
 
-REQUIRED_PARAMETERS = ("unmet_demand_penalty_usd_per_t", "holding_cost_usd_per_t_yr")
+REQUIRED_PARAMETERS = ("unmet_demand_penalty_usd_per_t", "holding_cost_usd_per_t_yr",
+                       "spot_price_multiplier", "spot_limit_share")
+MECHANISMS = {"leverage": "powers", "direct": "countries"}
 
 # Values beyond these are treated as typing errors rather than data (tonnes, dollars, days).
 ABSURD_LIMIT = 1e12
@@ -332,6 +340,27 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> None:
                         raise DataError(f"{_where(spec, frame, index, column)}: unknown "
                                         f"{_singular(target)} {item!r} (not in "
                                         f"{TABLES[target].file})")
+    effects, spec = tables["event_effects"], TABLES["event_effects"]
+    for index, row in effects.iterrows():
+        if row["mechanism"] not in MECHANISMS:
+            raise DataError(f"{_where(spec, effects, index, 'mechanism')}: must be 'leverage' "
+                            f"(a power acts) or 'direct' (a country is hit), "
+                            f"not {row['mechanism']!r}")
+        target_table = MECHANISMS[row["mechanism"]]
+        if row["target"] not in _references_of(tables, target_table):
+            raise DataError(f"{_where(spec, effects, index, 'target')}: unknown "
+                            f"{_singular(target_table)} {row['target']!r} (not in "
+                            f"{TABLES[target_table].file})")
+    events = tables["events"]
+    for index, value in events["price_multiplier"].items():
+        if value < 1:
+            where = _where(TABLES["events"], events, index, "price_multiplier")
+            raise DataError(f"{where}: a price multiplier below 1 ({value:g}) would make a "
+                            f"disruption cheapen antimony")
+    without_effect = sorted(set(tables["events"]["event"]) - set(effects["event"]))
+    if without_effect:
+        raise DataError(f"event_effects.csv, column event: event {without_effect[0]!r} has no "
+                        f"effect")
     ramp = tables["ramp_ups"]
     spec = TABLES["ramp_ups"]
     kinds = {"origin": _references_of(tables, "origins"), "hub": _references_of(tables, "hubs")}

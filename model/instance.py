@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .data import Dataset
 from .errors import StrategyError
 from .leverage import combined_weight, leverage_matrix
+from .scenarios import ScenarioSet, enumerate_scenarios, sample_scenarios
 from .strategy import Strategy, check_against
 
 DAYS_PER_YEAR = 365.0
@@ -56,6 +58,11 @@ class Instance:
     stock_target: pd.DataFrame
     origin_country: dict[str, str]
     hub_country: dict[str, str]
+    benchmark: pd.Series
+    spot_limit_share: float
+    spot_premium: float
+    cvar_beta: float
+    recourse: Recourse | None = None
 
     @property
     def markets(self) -> list[str]:
@@ -67,6 +74,50 @@ class Instance:
         weights = self.routes[[f"{prefix}{p}" for p in self.powers]]
         weights.columns = self.powers
         return weights
+
+
+@dataclass
+class Recourse:
+    """The second stage's numbers for one scenario set.
+
+    ``survival`` is scenario × route (fraction delivered once disrupted), ``disrupted``
+    scenario × period (True from the onset), ``spot_price`` scenario × period ($ per tonne on
+    the spot market), ``spot_limit`` market × period (tonnes).
+    """
+
+    scenarios: ScenarioSet
+    survival: pd.DataFrame
+    disrupted: pd.DataFrame
+    spot_price: pd.DataFrame
+    spot_limit: pd.DataFrame
+
+    @property
+    def probability(self):
+        return self.scenarios.probability
+
+
+def recourse_for(instance: Instance, scenarios: ScenarioSet) -> Recourse:
+    """Route survival, spot prices and spot limits of `scenarios` for this instance."""
+    disrupted = scenarios.disrupted(len(instance.periods))
+    multiplier = np.where(disrupted, scenarios.price_multiplier[:, None], instance.spot_premium)
+    benchmark = instance.benchmark.reindex(instance.periods).to_numpy()
+    return Recourse(
+        scenarios=scenarios,
+        survival=scenarios.route_survival(instance.routes),
+        disrupted=pd.DataFrame(disrupted, columns=instance.periods),
+        spot_price=pd.DataFrame(multiplier * benchmark[None, :], columns=instance.periods),
+        spot_limit=instance.demand * instance.spot_limit_share,
+    )
+
+
+def strategy_scenarios(dataset: Dataset, strategy: Strategy, periods: list[int]
+                       ) -> ScenarioSet:
+    """The scenarios a strategy optimises over (exact enumeration unless it samples)."""
+    if strategy.scenario_mode == "sampled":
+        return sample_scenarios(dataset, periods, strategy.scenario_samples,
+                                strategy.scenario_seed, severity=strategy.severity_sampling,
+                                events=strategy.scenario_events)
+    return enumerate_scenarios(dataset, periods, strategy.scenario_events)
 
 
 def build_instance(dataset: Dataset, strategy: Strategy) -> Instance:
@@ -123,7 +174,7 @@ def build_instance(dataset: Dataset, strategy: Strategy) -> Instance:
     origins = list(dataset["origins"]["origin"])
     hubs = list(dataset["hubs"]["hub"])
     countries = list(dataset["countries"]["country"])
-    return Instance(
+    instance = Instance(
         strategy=strategy,
         periods=periods,
         routes=routes,
@@ -145,7 +196,22 @@ def build_instance(dataset: Dataset, strategy: Strategy) -> Instance:
         stock_target=stock_target,
         origin_country=origin_country,
         hub_country=hub_country,
+        benchmark=benchmark,
+        spot_limit_share=(strategy.spot_limit_share if strategy.spot_limit_share is not None
+                          else dataset.parameter("spot_limit_share")),
+        spot_premium=dataset.parameter("spot_price_multiplier"),
+        cvar_beta=(strategy.cvar_beta if strategy.cvar_beta is not None
+                   else _parameter_or(dataset, "cvar_beta_default", 0.95)),
     )
+    if strategy.scenario_mode != "none":
+        instance.recourse = recourse_for(instance,
+                                         strategy_scenarios(dataset, strategy, periods))
+    return instance
+
+
+def _parameter_or(dataset: Dataset, name: str, default: float) -> float:
+    names = set(dataset["parameters"]["name"])
+    return dataset.parameter(name) if name in names else default
 
 
 def _route_id(origin: str, hub: str, market: str, transit: tuple[str, ...]) -> str:

@@ -11,15 +11,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from . import metrics
+from . import metrics, risk
 from .build import build_model
 from .data import Dataset
-from .instance import Instance, build_instance
+from .instance import Instance, build_instance, recourse_for
+from .scenarios import enumerate_scenarios
 from .strategy import Strategy
 
 STATUS_OF = {
@@ -57,6 +59,8 @@ class SolveResult:
     shares: pd.DataFrame = field(default_factory=pd.DataFrame)
     exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
     duals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stress: pd.DataFrame = field(default_factory=pd.DataFrame)
     metrics: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     data_fingerprint: str = ""
@@ -89,6 +93,8 @@ class SolveResult:
             "shares": records(self.shares),
             "exposure": records(self.exposure),
             "duals": records(self.duals),
+            "scenarios": records(self.scenarios),
+            "stress": records(self.stress),
             "timings": self.timings,
             "data_fingerprint": self.data_fingerprint,
             "message": self.message,
@@ -126,6 +132,7 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
                          data_fingerprint=dataset.fingerprint)
     if status == "optimal":
         fill_result(result, model, instance)
+        fill_risk(result, model, instance, dataset)
     else:
         result.message = f"no optimal plan: solver status {status}"
     result.timings = {"build_s": built - started, "solve_s": solved - built,
@@ -133,7 +140,26 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
     return result
 
 
-def solve_model(model: pyo.ConcreteModel, *, time_limit: float | None = None) -> str:
+SOLVER_PATHS = ("standard-form", "pyomo-highs")
+
+
+def solve_model(model: pyo.ConcreteModel, *, time_limit: float | None = None,
+                path: str = "standard-form") -> str:
+    """Solve a built model with HiGHS, load the primal solution and the duals into it.
+
+    ``standard-form`` (default) compiles the model with Pyomo's standard-form compiler and
+    hands the arrays to `highspy`: the fastest hand-over for large scenario models.
+    ``pyomo-highs`` uses Pyomo's own HiGHS interface (`pyomo.contrib.solver`); tests solve
+    both ways and compare.
+    """
+    if path == "pyomo-highs":
+        return _solve_with_pyomo_interface(model, time_limit)
+    if path != "standard-form":
+        raise ValueError(f"unknown solver path {path!r} (known: {', '.join(SOLVER_PATHS)})")
+    return _solve_standard_form(model, time_limit)
+
+
+def _solve_with_pyomo_interface(model: pyo.ConcreteModel, time_limit: float | None) -> str:
     solver = SolverFactory("highs")
     options: dict[str, Any] = {"load_solutions": False,
                                "raise_exception_on_nonoptimal_result": False}
@@ -149,6 +175,68 @@ def solve_model(model: pyo.ConcreteModel, *, time_limit: float | None = None) ->
     return status
 
 
+HIGHS_STATUS = {
+    "kOptimal": "optimal",
+    "kInfeasible": "infeasible",
+    "kUnbounded": "unbounded",
+    "kUnboundedOrInfeasible": "infeasible_or_unbounded",
+    "kTimeLimit": "time_limit",
+    "kIterationLimit": "iteration_limit",
+}
+
+
+def quiet_highs() -> Any:
+    """A HiGHS instance that prints nothing (the Python wrapper's constructor prints a banner
+    to standard output, which would corrupt the CLI's JSON)."""
+    import highspy
+
+    highs = getattr(highspy, "_Highs", highspy.Highs)()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def _solve_standard_form(model: pyo.ConcreteModel, time_limit: float | None) -> str:
+    import highspy
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    form = LinearStandardFormCompiler().write(model, mixed_form=True)
+    columns, rows = form.columns, form.rows
+    matrix = form.A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(columns), len(rows)
+    lp.col_cost_ = np.asarray(form.c.toarray()[0] if len(columns) else [], dtype=float)
+    lp.offset_ = float(form.c_offset[0]) if len(form.c_offset) else 0.0
+    lp.col_lower_ = np.array([-highspy.kHighsInf if v.lb is None else v.lb for v in columns],
+                             dtype=float)
+    lp.col_upper_ = np.array([highspy.kHighsInf if v.ub is None else v.ub for v in columns],
+                             dtype=float)
+    kinds = np.array([row.bound_type for row in rows], dtype=int)
+    rhs = np.asarray(form.rhs, dtype=float)
+    lp.row_lower_ = np.where(kinds <= 0, rhs, -highspy.kHighsInf)
+    lp.row_upper_ = np.where(kinds >= 0, rhs, highspy.kHighsInf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(float)
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(columns), len(rows)
+    highs = quiet_highs()
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", float(time_limit))
+    highs.passModel(lp)
+    highs.run()
+    status = HIGHS_STATUS.get(highs.getModelStatus().name, "error")
+    if status != "optimal":
+        return status
+    solution = highs.getSolution()
+    for var, value in zip(columns, solution.col_value, strict=True):
+        var.set_value(value, skip_validation=True)
+    model.dual.clear()
+    for row, dual in zip(rows, solution.row_dual, strict=True):
+        # A two-sided row appears twice; at most one side is active, so the duals add up.
+        model.dual[row.constraint] = model.dual.get(row.constraint, 0.0) + dual
+    return status
+
+
 def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instance) -> None:
     result.plan = read_plan(model, instance)
     result.unmet = _market_period_table(model.unmet, "unmet_t")
@@ -161,6 +249,27 @@ def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instanc
     result.exposure = metrics.exposure_table(result.plan, instance)
     result.duals = read_duals(model, instance)
     result.metrics = plan_metrics(result, instance)
+
+
+def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
+              dataset: Dataset) -> None:
+    """Scenario outcomes (the model's own when it optimised over scenarios, otherwise the plan
+    replayed on the exact enumeration of events), VaR/CVaR, and the named stresses."""
+    first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
+    if instance.recourse is not None:
+        outcomes = risk.read_outcomes(model, instance, instance.recourse)
+    else:
+        scenarios = enumerate_scenarios(dataset, instance.periods)
+        outcomes = risk.evaluate(instance, recourse_for(instance, scenarios), *first_stage)
+    result.scenarios = outcomes.table.reset_index()
+    result.metrics.update(risk.risk_metrics(outcomes, instance, result.total_cost, result.stock))
+    for measure in ("shortfall", "cost"):
+        expression = getattr(model, f"cvar_{measure}", None)
+        if expression is not None:
+            result.metrics[f"model_cvar_{measure}"] = float(pyo.value(expression))
+    result.stress = risk.named_stress_table(dataset, instance, *first_stage)
+    result.metrics["worst_stress_shortfall_t"] = (float(result.stress["shortfall_t"].max())
+                                                  if len(result.stress) else 0.0)
 
 
 def read_plan(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:

@@ -59,6 +59,17 @@ class Strategy:
     excluded_hubs: tuple[str, ...] = ()
     max_lead_time_days: float | None = None
     unmet_penalty_usd_per_t: float | None = None
+    scenario_mode: str = "none"
+    scenario_samples: int = 1000
+    scenario_seed: int = 42
+    severity_sampling: str = "sampled"
+    scenario_events: tuple[str, ...] = ()
+    spot_limit_share: float | None = None
+    cvar_beta: float | None = None
+    cvar_shortfall_limit: float | None = None
+    cvar_cost_limit_usd: float | None = None
+    cvar_shortfall_weight_usd_per_t: float = 0.0
+    cvar_cost_weight: float = 0.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -96,10 +107,23 @@ _TOML_KEYS: dict[str, str] = {
     "stockpile.initial_t": "initial_stock_t",
     "exclude.origins": "excluded_origins",
     "exclude.hubs": "excluded_hubs",
+    "scenarios.mode": "scenario_mode",
+    "scenarios.samples": "scenario_samples",
+    "scenarios.seed": "scenario_seed",
+    "scenarios.severity": "severity_sampling",
+    "scenarios.events": "scenario_events",
+    "scenarios.spot_limit_share": "spot_limit_share",
+    "cvar.beta": "cvar_beta",
+    "cvar.shortfall_limit": "cvar_shortfall_limit",
+    "cvar.cost_limit_usd": "cvar_cost_limit_usd",
+    "cvar.shortfall_weight_usd_per_t": "cvar_shortfall_weight_usd_per_t",
+    "cvar.cost_weight": "cvar_cost_weight",
 }
 _TABLES = {key.split(".")[0] for key in _TOML_KEYS if "." in key}
 _MAPPINGS = {"origin_caps", "hub_caps", "country_caps", "exposure_caps"}
-_SEQUENCES = {"excluded_origins", "excluded_hubs"}
+_SEQUENCES = {"excluded_origins", "excluded_hubs", "scenario_events"}
+SCENARIO_MODES = ("none", "exact", "sampled")
+SEVERITY_SAMPLING = ("central", "sampled")
 
 
 def parse_strategy(text: str, source: str = "strategy") -> Strategy:
@@ -199,6 +223,41 @@ def _validate(strategy: Strategy) -> None:
         _check_nonnegative("max_lead_time_days", strategy.max_lead_time_days, upper=3650)
     if strategy.unmet_penalty_usd_per_t is not None:
         _check_nonnegative("unmet_penalty_usd_per_t", strategy.unmet_penalty_usd_per_t)
+    _validate_risk(strategy)
+
+
+def _validate_risk(strategy: Strategy) -> None:
+    if strategy.scenario_mode not in SCENARIO_MODES:
+        raise StrategyError(f"'scenarios.mode' must be one of {', '.join(SCENARIO_MODES)}, "
+                            f"not {strategy.scenario_mode!r}")
+    if strategy.severity_sampling not in SEVERITY_SAMPLING:
+        raise StrategyError(f"'scenarios.severity' must be one of "
+                            f"{', '.join(SEVERITY_SAMPLING)}, not {strategy.severity_sampling!r}")
+    for key, value, upper in (("scenarios.samples", strategy.scenario_samples, 1_000_000),
+                              ("scenarios.seed", strategy.scenario_seed, 2**63 - 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= upper:
+            raise StrategyError(f"'{key}' must be a whole number in [0, {upper}], not {value!r}")
+    if strategy.scenario_samples < 1:
+        raise StrategyError("'scenarios.samples' must be at least 1")
+    if strategy.spot_limit_share is not None:
+        _check_nonnegative("scenarios.spot_limit_share", strategy.spot_limit_share, upper=10)
+    if strategy.cvar_beta is not None:
+        _check_share("cvar.beta", strategy.cvar_beta)
+        if strategy.cvar_beta >= 1:
+            raise StrategyError("'cvar.beta' must be below 1 (0.95 looks at the worst 5%)")
+    if strategy.cvar_shortfall_limit is not None:
+        _check_share("cvar.shortfall_limit", strategy.cvar_shortfall_limit)
+    if strategy.cvar_cost_limit_usd is not None:
+        _check_nonnegative("cvar.cost_limit_usd", strategy.cvar_cost_limit_usd, upper=1e15)
+    _check_nonnegative("cvar.shortfall_weight_usd_per_t",
+                       strategy.cvar_shortfall_weight_usd_per_t)
+    _check_nonnegative("cvar.cost_weight", strategy.cvar_cost_weight, upper=1e3)
+    uses_cvar = (strategy.cvar_shortfall_limit is not None
+                 or strategy.cvar_cost_limit_usd is not None
+                 or strategy.cvar_shortfall_weight_usd_per_t > 0 or strategy.cvar_cost_weight > 0)
+    if uses_cvar and strategy.scenario_mode == "none":
+        raise StrategyError("CVaR settings need disruption scenarios: set [scenarios] mode = "
+                            "\"exact\" or \"sampled\"")
 
 
 def check_against(strategy: Strategy, dataset: Dataset) -> None:
@@ -210,6 +269,7 @@ def check_against(strategy: Strategy, dataset: Dataset) -> None:
         "caps.exposure": set(dataset["powers"]["power"]),
         "exclude.origins": set(dataset["origins"]["origin"]),
         "exclude.hubs": set(dataset["hubs"]["hub"]),
+        "scenarios.events": set(dataset["events"]["event"]),
     }
     for key, names in known.items():
         for name in getattr(strategy, _TOML_KEYS[key]):

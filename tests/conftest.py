@@ -3,6 +3,8 @@
 The tiny dataset ("toy") has two origins (A, B), two hubs (HA in A, HP in the power P), one
 market M and, by default, one period. Unit costs per tonne: A→HA 130, B→HP 100, B→HA 105.
 L[P, B] = 0.5 (one channel, weight 1, indicator 0.5), so B→HA counts 0.5 towards P and B→HP 1.
+Events: "P acts" (p = 0.1, P at full severity: B→HP survives 0, B→HA 0.5, A→HA 1) and
+"A strike" (p = 0.2, A loses half: A→HA and B→HA survive 0.5, B→HP 1). No spot market.
 """
 
 from __future__ import annotations
@@ -60,6 +62,18 @@ def toy_tables(periods: tuple[int, ...] = (2030,)) -> dict[str, list[dict[str, A
         "parameters": [
             {"name": "unmet_demand_penalty_usd_per_t", "value": 1000, "unit": "$/t"},
             {"name": "holding_cost_usd_per_t_yr", "value": 5, "unit": "$/t/yr"},
+            {"name": "spot_price_multiplier", "value": 1.5, "unit": "ratio"},
+            {"name": "spot_limit_share", "value": 0.0, "unit": "share"},
+        ],
+        "events": [
+            {"event": "P acts", "description": "P cuts what it controls", "probability": 0.1,
+             "price_multiplier": 2.0},
+            {"event": "A strike", "description": "half of A stops", "probability": 0.2,
+             "price_multiplier": 1.0},
+        ],
+        "event_effects": [
+            {"event": "P acts", "target": "P", "mechanism": "leverage", "severity": 1.0},
+            {"event": "A strike", "target": "A", "mechanism": "direct", "severity": 0.5},
         ],
     }
 

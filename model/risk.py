@@ -1,0 +1,270 @@
+"""What a plan suffers in disruption scenarios: per-scenario outcomes, VaR/CVaR, stress tests.
+
+A plan's first stage (contracts per route and period, the planned stockpile, planned unmet
+demand) is fixed; in each scenario the buyer reacts as well as it can — draws on the
+stockpile, buys on the spot market at the scenario's price up to the spot limit, and leaves the
+rest short. The same second-stage rows as in the optimisation model are used, so an optimised
+plan's outcomes equal the model's own and a hand-typed plan is judged by the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from .build import build_evaluation_model
+from .data import Dataset
+from .errors import SolverError, StrategyError
+from .instance import Instance, Recourse, recourse_for
+from .scenarios import ScenarioSet, custom_scenario, named_scenario, single_event_scenarios
+
+DAYS_PER_YEAR = 365.0
+
+
+def value_at_risk(losses: np.ndarray, probability: np.ndarray, beta: float) -> float:
+    """VaR_β: the smallest loss ℓ with P(loss ≤ ℓ) ≥ β."""
+    order = np.argsort(losses, kind="stable")
+    cumulative = np.cumsum(probability[order])
+    position = int(np.searchsorted(cumulative, beta - 1e-12, side="left"))
+    return float(losses[order][min(position, len(order) - 1)])
+
+
+def conditional_value_at_risk(losses: np.ndarray, probability: np.ndarray, beta: float
+                              ) -> float:
+    """CVaR_β: the expected loss in the worst (1 − β) of probability mass, the atom at VaR
+    split as needed (Rockafellar–Uryasev's definition for discrete distributions)."""
+    var = value_at_risk(losses, probability, beta)
+    excess = np.maximum(losses - var, 0.0)
+    return float(var + (probability * excess).sum() / (1.0 - beta))
+
+
+@dataclass
+class ScenarioOutcomes:
+    """Per-scenario results of one plan (a row per scenario) and per scenario-period detail."""
+
+    table: pd.DataFrame
+    detail: pd.DataFrame
+    stock_marginal_value: float  # expected recourse saved per extra tonne of opening stock
+
+    def shortfall(self) -> np.ndarray:
+        return self.table["shortfall_t"].to_numpy()
+
+
+def first_stage_of(plan: pd.DataFrame, stock: pd.DataFrame, unmet: pd.DataFrame
+                   ) -> tuple[dict, dict, dict]:
+    buy = plan.groupby(["route", "period"])["tonnes"].sum().to_dict()
+    stocks = {(r.market, r.period): r.stock_t for r in stock.itertuples(index=False)}
+    unmets = {(r.market, r.period): r.unmet_t for r in unmet.itertuples(index=False)}
+    return buy, stocks, unmets
+
+
+def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recourse
+                  ) -> ScenarioOutcomes:
+    """Per-scenario shortfall and costs from a solved model that has the second stage."""
+    first_stage = float(pyo.value(model.first_stage_cost))
+    periods = list(instance.periods)
+    initial = instance.strategy.initial_stock_t
+    rows, detail = [], []
+    demand = instance.demand
+    for k in model.SCENARIOS:
+        shortfall = spot = drawn = spot_cost = 0.0
+        for market in model.MARKETS:
+            opening = initial
+            for t in periods:
+                held = max(model.hold[k, market, t].value or 0.0, 0.0)
+                s_short = max(model.short[k, market, t].value or 0.0, 0.0)
+                s_spot = max(model.spot[k, market, t].value or 0.0, 0.0)
+                planned_unmet = max(float(pyo.value(model.unmet[market, t])), 0.0)
+                draw = max(opening - held, 0.0)
+                shortfall += s_short + planned_unmet
+                spot += s_spot
+                drawn += draw
+                spot_cost += float(recourse.spot_price.at[k, t]) * s_spot
+                detail.append({"scenario": k, "market": market, "period": t,
+                               "demand_t": float(demand.at[market, t]),
+                               "stock_opening_t": opening, "stock_draw_t": draw,
+                               "spot_t": s_spot, "shortfall_t": s_short + planned_unmet})
+                opening = held
+        recourse_cost = float(pyo.value(model.recourse_cost[k]))
+        rows.append({
+            "scenario": recourse.scenarios.names[k],
+            "probability": float(recourse.probability[k]),
+            "price_multiplier": float(recourse.scenarios.price_multiplier[k]),
+            "shortfall_t": shortfall,
+            "stock_draw_t": drawn,
+            "spot_t": spot,
+            "spot_cost_usd": spot_cost,
+            "recourse_cost_usd": recourse_cost,
+            "total_cost_usd": first_stage + recourse_cost,
+        })
+    # An extra tonne of stock at the start lowers every first-period scenario requirement.
+    first = periods[0]
+    insurance = [sum(float(model.dual.get(model.scenario_balance[k, market, first], 0.0) or 0.0)
+                     for k in model.SCENARIOS) for market in model.MARKETS]
+    table = pd.DataFrame(rows)
+    table.index.name = "scenario_id"
+    return ScenarioOutcomes(table=table, detail=pd.DataFrame(detail),
+                            stock_marginal_value=float(np.mean(insurance)) if insurance else 0.0)
+
+
+def evaluate(instance: Instance, recourse: Recourse, buy: dict, stock: dict, unmet: dict
+             ) -> ScenarioOutcomes:
+    """Outcomes of a fixed first stage in every scenario of `recourse`."""
+    from .solve import solve_model
+
+    model = build_evaluation_model(instance, recourse, buy, stock, unmet)
+    status = solve_model(model)
+    if status != "optimal":
+        raise SolverError(f"evaluating the plan's scenarios failed: solver status {status}")
+    return read_outcomes(model, instance, recourse)
+
+
+def risk_metrics(outcomes: ScenarioOutcomes, instance: Instance, total_cost: float,
+                 stock: pd.DataFrame) -> dict[str, float]:
+    beta = instance.cvar_beta
+    p = outcomes.table["probability"].to_numpy()
+    shortfall = outcomes.shortfall()
+    cost = outcomes.table["total_cost_usd"].to_numpy()
+    total_demand = float(instance.demand.to_numpy().sum())
+    annual_demand = total_demand / max(len(instance.periods), 1)
+    average_stock = float(stock["stock_t"].sum()) / max(len(instance.periods), 1)
+    return {
+        "cvar_beta": beta,
+        "expected_shortfall_t": float(p @ shortfall),
+        "expected_shortfall_share": float(p @ shortfall) / total_demand if total_demand else 0.0,
+        "var_shortfall_t": value_at_risk(shortfall, p, beta),
+        "cvar_shortfall_t": conditional_value_at_risk(shortfall, p, beta),
+        "cvar_shortfall_share": (conditional_value_at_risk(shortfall, p, beta) / total_demand
+                                 if total_demand else 0.0),
+        "expected_total_cost": float(p @ cost),
+        "var_cost": value_at_risk(cost, p, beta),
+        "cvar_cost": conditional_value_at_risk(cost, p, beta),
+        "stock_days_of_cover": (average_stock / (annual_demand / DAYS_PER_YEAR)
+                                if annual_demand else 0.0),
+        "stock_marginal_value_usd_per_t": outcomes.stock_marginal_value,
+        "scenario_count": float(len(outcomes.table)),
+    }
+
+
+def named_stress_table(dataset: Dataset, instance: Instance, buy: dict, stock: dict,
+                       unmet: dict) -> pd.DataFrame:
+    """Each named event alone, at its central severity from the first period, replayed on the
+    plan."""
+    scenarios = single_event_scenarios(dataset, instance.periods)
+    outcomes = evaluate(instance, recourse_for(instance, scenarios), buy, stock, unmet)
+    table = outcomes.table.drop(columns=["probability"]).rename(columns={"scenario": "event"})
+    return table.sort_values("shortfall_t", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# --- stress tests of any plan ------------------------------------------------------------------
+
+@dataclass
+class StressResult:
+    """A plan replayed against one stress: per period and in total, and what breaks first."""
+
+    stress: str
+    by_period: pd.DataFrame
+    totals: dict[str, float] = field(default_factory=dict)
+    first_break: dict[str, Any] = field(default_factory=dict)
+    availability: pd.Series = field(default_factory=pd.Series)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stress": self.stress,
+            "totals": self.totals,
+            "first_break": self.first_break,
+            "by_period": self.by_period.to_dict(orient="records"),
+            "availability": {k: float(v) for k, v in self.availability.items() if v < 1.0},
+        }
+
+
+def stress_scenario(dataset: Dataset, periods: list[int], event: str | None = None,
+                    availability: dict[str, float] | None = None, onset: int | None = None,
+                    price_multiplier: float | None = None) -> ScenarioSet:
+    """One stress: a named event or an availability per country, from the onset year (the
+    first period when not given)."""
+    if (event is None) == (availability is None):
+        raise StrategyError("a stress needs exactly one of: a named event, or an availability "
+                            "per country")
+    start = 0
+    if onset is not None:
+        if onset not in periods:
+            raise StrategyError(f"onset {onset} is outside the plan's periods "
+                                f"{periods[0]}–{periods[-1]}")
+        start = periods.index(onset)
+    if event is not None:
+        return named_scenario(dataset, event, periods, start)
+    return custom_scenario(dataset, availability or {}, periods, start, price_multiplier)
+
+
+def stress_plan(instance: Instance, scenario: ScenarioSet, plan: pd.DataFrame,
+                stock: pd.DataFrame, unmet: pd.DataFrame, nominal_cost: float) -> StressResult:
+    """Replay a plan against one scenario: surviving supply, shortfall, cost uplift, and the
+    first limit that breaks (stockpile exhausted, spot limit reached, demand unmet)."""
+    recourse = recourse_for(instance, scenario)
+    buy, stocks, unmets = first_stage_of(plan, stock, unmet)
+    outcomes = evaluate(instance, recourse, buy, stocks, unmets)
+    survival = recourse.survival.loc[0]
+    planned = plan.groupby("period")["delivered_t"].sum().reindex(instance.periods,
+                                                                   fill_value=0.0)
+    disrupted = recourse.disrupted.loc[0]
+    factor = np.where(plan["period"].map(disrupted).to_numpy(dtype=bool),
+                      plan["route"].map(survival).to_numpy(dtype=float), 1.0)
+    surviving = (plan["delivered_t"] * factor).groupby(plan["period"]).sum() \
+        .reindex(instance.periods, fill_value=0.0)
+    detail = outcomes.detail.groupby("period")[["demand_t", "stock_opening_t", "stock_draw_t",
+                                                 "spot_t", "shortfall_t"]].sum()
+    by_period = pd.DataFrame({
+        "period": instance.periods,
+        "demand_t": detail["demand_t"].reindex(instance.periods).to_numpy(),
+        "planned_delivered_t": planned.to_numpy(),
+        "surviving_t": surviving.to_numpy(),
+        "stock_opening_t": detail["stock_opening_t"].reindex(instance.periods).to_numpy(),
+        "stock_draw_t": detail["stock_draw_t"].reindex(instance.periods).to_numpy(),
+        "spot_t": detail["spot_t"].reindex(instance.periods).to_numpy(),
+        "shortfall_t": detail["shortfall_t"].reindex(instance.periods).to_numpy(),
+    })
+    row = outcomes.table.iloc[0]
+    totals = {
+        "planned_delivered_t": float(planned.sum()),
+        "surviving_t": float(surviving.sum()),
+        "surviving_share": float(surviving.sum() / planned.sum()) if planned.sum() > 0 else 1.0,
+        "shortfall_t": float(row["shortfall_t"]),
+        "spot_t": float(row["spot_t"]),
+        "stock_draw_t": float(row["stock_draw_t"]),
+        "spot_cost_usd": float(row["spot_cost_usd"]),
+        "cost_uplift_usd": float(row["recourse_cost_usd"]),
+        "cost_uplift_share": (float(row["recourse_cost_usd"]) / nominal_cost
+                              if nominal_cost > 0 else 0.0),
+    }
+    return StressResult(stress=scenario.names[0], by_period=by_period, totals=totals,
+                        first_break=_first_break(by_period, stock, recourse, instance),
+                        availability=scenario.availability.loc[0])
+
+
+def _first_break(by_period: pd.DataFrame, stock: pd.DataFrame, recourse: Recourse,
+                 instance: Instance) -> dict[str, Any]:
+    """The first limit the stress exhausts, walking the periods in order."""
+    spot_limit = recourse.spot_limit.sum(axis=0)
+    tolerance = 1e-6
+    for row in by_period.itertuples(index=False):
+        lost = row.planned_delivered_t - row.surviving_t
+        if lost <= tolerance and row.shortfall_t <= tolerance:
+            continue
+        opening = row.stock_opening_t
+        if opening > tolerance and row.stock_draw_t >= opening - tolerance:
+            return {"period": int(row.period), "limit": "stockpile",
+                    "text": f"the stockpile ({opening:,.0f} t) runs out in {row.period}"}
+        limit = float(spot_limit[row.period])
+        if row.spot_t > tolerance and row.spot_t >= limit - tolerance:
+            return {"period": int(row.period), "limit": "spot limit",
+                    "text": f"spot purchases hit their limit of {limit:,.0f} t in {row.period}"}
+        if row.shortfall_t > tolerance:
+            return {"period": int(row.period), "limit": "demand",
+                    "text": f"{row.shortfall_t:,.0f} t of demand go unmet in {row.period}"}
+    return {"period": None, "limit": None,
+            "text": "nothing breaks: the plan absorbs this stress"}
