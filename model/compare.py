@@ -11,8 +11,8 @@ from .errors import StibiumInputError
 from .solve import SolveResult, solve
 from .strategy import Strategy
 
-HEADLINE_POWER = "China"
 HEADLINE_ORIGIN = "Tajikistan"
+HEADLINE_EVENT = "Coordinated China-Russia pressure"
 
 
 def compare(dataset: Dataset, strategies: list[Strategy],
@@ -55,6 +55,16 @@ def kpis(result: SolveResult, powers: list[str]) -> dict[str, float]:
         row[f"{power} naive"] = m.get(f"exposure_naive:{power}", math.nan)
         row[f"{power} effective"] = m.get(f"exposure_effective:{power}", math.nan)
     row[f"{HEADLINE_ORIGIN} share"] = m.get(f"demand_share:{HEADLINE_ORIGIN}", 0.0)
+    row.update({
+        "expected_shortfall_t": m.get("expected_shortfall_t", math.nan),
+        "cvar_shortfall_t": m.get("cvar_shortfall_t", math.nan),
+        "worst_stress_shortfall_t": m.get("worst_stress_shortfall_t", math.nan),
+        "stock_days_of_cover": m.get("stock_days_of_cover", math.nan),
+    })
+    stress = result.stress
+    if len(stress) and HEADLINE_EVENT in set(stress["event"]):
+        hit = stress.set_index("event").loc[HEADLINE_EVENT]
+        row[f"shortfall under {HEADLINE_EVENT}_t"] = float(hit["shortfall_t"])
     return row
 
 

@@ -156,7 +156,9 @@ def named_stress_table(dataset: Dataset, instance: Instance, buy: dict, stock: d
     plan."""
     scenarios = single_event_scenarios(dataset, instance.periods)
     outcomes = evaluate(instance, recourse_for(instance, scenarios), buy, stock, unmet)
-    table = outcomes.table.drop(columns=["probability"]).rename(columns={"scenario": "event"})
+    table = outcomes.table.drop(columns=["probability", "scenario"])
+    table.insert(0, "event", list(scenarios.occurs.columns))
+    table.insert(1, "onset", instance.periods[0])
     return table.sort_values("shortfall_t", ascending=False, kind="stable").reset_index(drop=True)
 
 

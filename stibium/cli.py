@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a shipped strategy name or a strategy TOML file "
                             "(default: dependency-aware)")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
+    solve.add_argument("--scenarios-csv", metavar="FILE",
+                       help="also write the per-scenario shortfall and cost table to FILE")
 
     compare = sub.add_parser("compare", help="solve several strategies and set them side by side")
     _data_option(compare)
@@ -40,6 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
                          default=["naive-diversified", "dependency-aware"],
                          help="strategy names or files (default: the headline pair)")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
+
+    stress = sub.add_parser("stress", help="replay a plan against a named event or a custom "
+                                           "availability per country")
+    _data_option(stress)
+    stress.add_argument("--strategy", default=None,
+                        help="strategy whose optimal plan is stressed (or whose limits and "
+                             "horizon frame --plan)")
+    stress.add_argument("--plan", metavar="FILE",
+                        help="a hand-typed plan CSV: origin,hub,market,period,tonnes[,transit]")
+    what = stress.add_mutually_exclusive_group(required=True)
+    what.add_argument("--event", help="a named event from events.csv, or 'all'")
+    what.add_argument("--availability", metavar="C=A,...",
+                      help="fraction of supply surviving per country, e.g. 'China=0,Russia=0.5'")
+    stress.add_argument("--onset", type=int, metavar="YEAR",
+                        help="first year hit (default: the first year of the horizon)")
+    stress.add_argument("--price-multiplier", type=float, metavar="X",
+                        help="spot price as a multiple of the benchmark (with --availability)")
+    stress.add_argument("--json", action="store_true", help="print one JSON object")
 
     strategies = sub.add_parser("strategies", help="list the shipped strategies")
     strategies.add_argument("--json", action="store_true")
@@ -80,11 +100,68 @@ def cmd_solve(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
     result = solve(dataset, strategy)
+    if args.scenarios_csv and result.is_optimal:
+        _write_csv(result.scenarios, args.scenarios_csv)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         print(format_result(result, strategy.description))
     return EXIT_OK if result.is_optimal else EXIT_NO_PLAN
+
+
+def _write_csv(frame: Any, path: str) -> None:
+    """Write atomically, so an interrupted run never leaves half a file behind."""
+    from stibium.model.errors import StibiumInputError
+
+    target = os.path.abspath(path)
+    temporary = f"{target}.partial"
+    try:
+        frame.to_csv(temporary, index=False)
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise StibiumInputError(f"{path}: cannot be written ({exc.strerror})") from None
+
+
+def _parse_availability(text: str) -> dict[str, float]:
+    from stibium.model.errors import StibiumInputError
+
+    values: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        country, sep, number = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            values[country.strip()] = float(number)
+        except ValueError:
+            raise StibiumInputError(f"--availability: '{part}' is not COUNTRY=FRACTION") from None
+    if not values:
+        raise StibiumInputError("--availability: give at least one COUNTRY=FRACTION")
+    return values
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    from stibium.model import build_instance, load_dataset, load_strategy
+    from stibium.model.stress import read_plan_csv, stress_test
+
+    dataset = load_dataset(args.data)
+    strategy = load_strategy(args.strategy)
+    plan = None
+    if args.plan:
+        plan = read_plan_csv(args.plan, build_instance(
+            dataset, strategy.with_changes(scenario_mode="none")))
+    availability = _parse_availability(args.availability) if args.availability else None
+    events = list(dataset["events"]["event"]) if args.event == "all" else [args.event]
+    if availability is not None:
+        events = [None]
+    results = [stress_test(dataset, strategy, plan=plan, event=event, availability=availability,
+                           onset=args.onset, price_multiplier=args.price_multiplier)
+               for event in events]
+    if args.json:
+        payload = [r.to_dict() for r in results]
+        print(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False))
+    else:
+        print("\n\n".join(format_stress(r) for r in results))
+    return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -127,8 +204,8 @@ def cmd_check_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"solve": cmd_solve, "compare": cmd_compare, "strategies": cmd_strategies,
-            "check-data": cmd_check_data}
+COMMANDS = {"solve": cmd_solve, "compare": cmd_compare, "stress": cmd_stress,
+            "strategies": cmd_strategies, "check-data": cmd_check_data}
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -185,6 +262,21 @@ def format_result(result: Any, description: str = "") -> str:
             exposure[column] = exposure[column].map(
                 lambda v: "-" if v != v else f"{100 * v:.1f}%")
         lines.append(exposure.to_string(index=False))
+        if "expected_shortfall_t" in m:
+            lines += ["", f"Disruption risk over {m['scenario_count']:.0f} scenarios "
+                          f"(β = {m['cvar_beta']:.2f}): expected shortfall "
+                          f"{m['expected_shortfall_t']:,.0f} t, VaR {m['var_shortfall_t']:,.0f} t, "
+                          f"CVaR {m['cvar_shortfall_t']:,.0f} t "
+                          f"({100 * m['cvar_shortfall_share']:.1f}% of demand); expected cost "
+                          f"${m['expected_total_cost']:,.0f}, CVaR of cost ${m['cvar_cost']:,.0f}",
+                      f"Stockpile: {m['stock_days_of_cover']:.0f} days of cover on average; one "
+                      f"more tonne at the start saves ${m['stock_marginal_value_usd_per_t']:,.0f}"
+                      f" in expected recourse",
+                      "Named stresses (each event alone from the first year):"]
+            stress = result.stress[["event", "shortfall_t", "spot_t", "recourse_cost_usd"]]
+            lines.append(stress.to_string(index=False, formatters={
+                "shortfall_t": "{:,.0f}".format, "spot_t": "{:,.0f}".format,
+                "recourse_cost_usd": "${:,.0f}".format}))
         if not result.duals.empty:
             lines += ["", "Binding limits and shadow prices:"]
             duals = result.duals.reindex(result.duals["value"].abs()
@@ -194,6 +286,20 @@ def format_result(result: Any, description: str = "") -> str:
                              f"({row.meaning})")
             if len(result.duals) > 15:
                 lines.append(f"  … and {len(result.duals) - 15} more (see --json)")
+    return "\n".join(lines)
+
+
+def format_stress(result: Any) -> str:
+    t = result.totals
+    lines = [f"Stress: {result.stress}",
+             f"Surviving supply {t['surviving_t']:,.0f} of {t['planned_delivered_t']:,.0f} t "
+             f"({100 * t['surviving_share']:.1f}%); stock drawn {t['stock_draw_t']:,.0f} t; "
+             f"spot {t['spot_t']:,.0f} t; shortfall {t['shortfall_t']:,.0f} t",
+             f"Cost uplift ${t['cost_uplift_usd']:,.0f} "
+             f"({100 * t['cost_uplift_share']:.1f}% of the plan's cost)",
+             f"First to break: {result.first_break['text']}"]
+    with _pandas_display():
+        lines.append(result.by_period.round(0).to_string(index=False))
     return "\n".join(lines)
 
 
@@ -210,7 +316,8 @@ def format_comparison(table: Any) -> str:
             shown[column] = shown[column].map(pct)
         elif column in ("total_cost_usd", "cost_per_t_usd"):
             shown[column] = shown[column].map(money)
-        elif column in ("unmet_t", "naive_hhi", "effective_hhi"):
+        elif column in ("unmet_t", "naive_hhi", "effective_hhi", "stock_days_of_cover") \
+                or column.endswith("_t"):
             shown[column] = shown[column].map(lambda v: "-" if v != v else f"{v:,.0f}")
     shown = shown.set_index("strategy").T
     with _pandas_display():
