@@ -71,3 +71,17 @@ def kpis(result: SolveResult, powers: list[str]) -> dict[str, float]:
 def _cap(result: SolveResult, power: str) -> float:
     exposure = result.exposure.set_index("power")
     return float(exposure.at[power, "cap"]) if power in exposure.index else math.nan
+
+
+def plan_diff(results: dict[str, SolveResult], tolerance_t: float = 0.5) -> pd.DataFrame:
+    """Tonnes bought per route and period under each strategy, only where they differ."""
+    frames = []
+    for name, result in results.items():
+        if result.is_optimal and not result.plan.empty:
+            frames.append(result.plan.groupby(["route", "period"])["tonnes"].sum().rename(name))
+    if not frames:
+        return pd.DataFrame(columns=["route", "period"])
+    table = pd.concat(frames, axis=1).fillna(0.0)
+    spread = table.max(axis=1) - table.min(axis=1)
+    return table[spread > tolerance_t].reset_index().sort_values(["route", "period"],
+                                                                  ignore_index=True)

@@ -98,6 +98,10 @@ TABLES: dict[str, TableSpec] = {
                    ("channel", "leverage_channels"))),
         TableSpec("parameters", (("name", "str"), ("value", "float"), ("unit", "text")),
                   ("name",), "value"),
+        TableSpec("geopolitical_distance", (("country", "str"), ("distance", "float")),
+                  ("country",), "distance", (("country", "countries"),)),
+        TableSpec("trade_restrictions", (("country", "str"), ("restriction_factor", "float")),
+                  ("country",), "restriction_factor", (("country", "countries"),)),
         TableSpec("events", (("event", "str"), ("description", "text"), ("probability", "share"),
                              ("price_multiplier", "float")),
                   ("event",), "probability"),
@@ -157,9 +161,10 @@ class Dataset:
             if spec.value is None:
                 continue
             frame = self[name]
-            for _, row in frame[frame["is_estimate"] == 1].iterrows():
+            for index, row in frame[frame["is_estimate"] == 1].iterrows():
                 rows.append({
                     "table": name,
+                    "row": index,
                     "key": _describe_key(spec, row),
                     "column": spec.value,
                     "value": row[spec.value],
@@ -382,6 +387,23 @@ def _check_coverage(tables: dict[str, pd.DataFrame]) -> None:
         if missing:
             raise DataError(f"{TABLES[table].file}, column {column}: no row for "
                             f"{_singular(owner)} {missing[0]!r}")
+    origin_countries = set(tables["origins"]["country"])
+    for table, column in (("geopolitical_distance", "distance"),
+                          ("trade_restrictions", "restriction_factor")):
+        missing = sorted(origin_countries - set(tables[table]["country"]))
+        if missing:
+            raise DataError(f"{TABLES[table].file}, column country: no row for origin country "
+                            f"{missing[0]!r}")
+    for index, value in tables["geopolitical_distance"]["distance"].items():
+        if value > 10:
+            where = _where(TABLES["geopolitical_distance"], tables["geopolitical_distance"],
+                           index, "distance")
+            raise DataError(f"{where}: distance {value:g} outside the 0–10 scale")
+    for index, value in tables["trade_restrictions"]["restriction_factor"].items():
+        if not 1 <= value <= 2:
+            where = _where(TABLES["trade_restrictions"], tables["trade_restrictions"], index,
+                           "restriction_factor")
+            raise DataError(f"{where}: factor {value:g} outside [1, 2] (1 = no restriction)")
     names = set(tables["parameters"]["name"])
     for name in REQUIRED_PARAMETERS:
         if name not in names:

@@ -135,9 +135,14 @@ def build_instance(dataset: Dataset, strategy: Strategy) -> Instance:
     routes = routes[~routes["hub"].isin(strategy.excluded_hubs)]
     if strategy.max_lead_time_days is not None:
         routes = routes[routes["lead_time_days"] <= strategy.max_lead_time_days]
+    if strategy.max_geopolitical_distance is not None:
+        distance = dataset["geopolitical_distance"].set_index("country")["distance"]
+        allied = {origin for origin, country in origin_country.items()
+                  if distance.get(country, float("inf")) <= strategy.max_geopolitical_distance}
+        routes = routes[routes["origin"].isin(allied)]
     if routes.empty:
-        raise StrategyError(f"strategy '{strategy.name}': its exclusions and lead-time limit "
-                            f"leave no route open")
+        raise StrategyError(f"strategy '{strategy.name}': its exclusions, lead-time and "
+                            f"geopolitical-distance limits leave no route open")
     routes["route"] = [_route_id(r.origin, r.hub, r.market, r.transit)
                        for r in routes.itertuples(index=False)]
     routes = routes.set_index("route")

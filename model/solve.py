@@ -111,9 +111,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = None
-          ) -> SolveResult:
+def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = None,
+          evaluate_risk: bool = True) -> SolveResult:
     """Build and solve the sourcing LP for one strategy.
+
+    ``evaluate_risk=False`` skips replaying a deterministic plan on every disruption scenario
+    (sweeps that only need cost and exposure); two-stage models always report their scenarios.
 
     Examples
     --------
@@ -122,22 +125,95 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
     >>> result.status
     'optimal'
     """
-    started = time.perf_counter()
-    instance = build_instance(dataset, strategy)
-    model = build_model(instance)
-    built = time.perf_counter()
-    status = solve_model(model, time_limit=time_limit)
-    solved = time.perf_counter()
-    result = SolveResult(status=status, strategy=strategy.name,
-                         data_fingerprint=dataset.fingerprint)
-    if status == "optimal":
-        fill_result(result, model, instance)
-        fill_risk(result, model, instance, dataset)
-    else:
-        result.message = f"no optimal plan: solver status {status}"
-    result.timings = {"build_s": built - started, "solve_s": solved - built,
-                      "report_s": time.perf_counter() - solved}
-    return result
+    persistent = PersistentModel(dataset, strategy)
+    persistent.solve(time_limit=time_limit)
+    return persistent.result(evaluate_risk=evaluate_risk)
+
+
+class PersistentModel:
+    """A model built and handed to HiGHS once; limits can be changed and the model re-solved
+    from the previous basis, without rebuilding (frontiers, sweeps).
+
+    Examples
+    --------
+    >>> from stibium.model import load_dataset, load_strategy
+    >>> persistent = PersistentModel(load_dataset(), load_strategy("dependency-aware"))
+    >>> persistent.solve()
+    'optimal'
+    >>> caps = persistent.model.exposure_cap
+    >>> persistent.set_upper({row: 0.5 * row.upper() for row in caps.values()})
+    >>> persistent.solve()
+    'optimal'
+    """
+
+    def __init__(self, dataset: Dataset, strategy: Strategy) -> None:
+        started = time.perf_counter()
+        self.dataset = dataset
+        self.strategy = strategy
+        self.instance = build_instance(dataset, strategy)
+        self.model = build_model(self.instance)
+        self.timings = {"build_s": time.perf_counter() - started}
+        self._highs: Any = None
+        self._form: Any = None
+        self._rows_of: dict[Any, list[int]] = {}
+        self._offset: dict[int, float] = {}
+        self.status = "not solved"
+
+    def _hand_over(self) -> None:
+        self._form, lp = standard_form_lp(self.model)
+        self._highs = quiet_highs()
+        if lp.num_row_ > IPM_ROW_THRESHOLD:
+            self._highs.setOptionValue("solver", "ipm")
+        self._highs.passModel(lp)
+        for position, row in enumerate(self._form.rows):
+            if row.bound_type == 1:
+                self._rows_of.setdefault(row.constraint, []).append(position)
+                upper = pyo.value(row.constraint.upper)
+                self._offset[position] = float(upper) - float(self._form.rhs[position])
+
+    def set_upper(self, uppers: dict[Any, float]) -> None:
+        """New upper limits for ≤ constraints (Pyomo constraint data → value), applied to the
+        Pyomo model and to the HiGHS model in place."""
+        import highspy
+
+        if self._highs is None:
+            self._hand_over()
+        for constraint, upper in uppers.items():
+            positions = self._rows_of.get(constraint)
+            if not positions:
+                raise KeyError(f"{constraint.name} is not a ≤ row of this model")
+            constraint.set_value((None, constraint.body, float(upper)))
+            for position in positions:
+                self._highs.changeRowBounds(position, -highspy.kHighsInf,
+                                            float(upper) - self._offset[position])
+
+    def solve(self, time_limit: float | None = None) -> str:
+        started = time.perf_counter()
+        if self._highs is None:
+            self._hand_over()
+        self._highs.setOptionValue("time_limit",
+                                   float(time_limit) if time_limit else float("inf"))
+        self._highs.run()
+        self.status = HIGHS_STATUS.get(self._highs.getModelStatus().name, "error")
+        if self.status == "optimal":
+            load_solution(self.model, self._form, self._highs.getSolution())
+        self.timings["solve_s"] = time.perf_counter() - started
+        return self.status
+
+    def result(self, evaluate_risk: bool = True) -> SolveResult:
+        """The current solution as plain data."""
+        started = time.perf_counter()
+        result = SolveResult(status=self.status, strategy=self.strategy.name,
+                             data_fingerprint=self.dataset.fingerprint)
+        if self.status == "optimal":
+            fill_result(result, self.model, self.instance)
+            if evaluate_risk or self.instance.recourse is not None:
+                fill_risk(result, self.model, self.instance, self.dataset,
+                          named_stresses=evaluate_risk)
+        else:
+            result.message = f"no optimal plan: solver status {self.status}"
+        result.timings = {**self.timings, "report_s": time.perf_counter() - started}
+        return result
 
 
 SOLVER_PATHS = ("standard-form", "pyomo-highs")
@@ -196,7 +272,8 @@ def quiet_highs() -> Any:
     return highs
 
 
-def _solve_standard_form(model: pyo.ConcreteModel, time_limit: float | None) -> str:
+def standard_form_lp(model: pyo.ConcreteModel) -> tuple[Any, Any]:
+    """The model as Pyomo's standard form (rows keep their constraint) and a `HighsLp`."""
     import highspy
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
@@ -220,8 +297,23 @@ def _solve_standard_form(model: pyo.ConcreteModel, time_limit: float | None) -> 
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
     lp.a_matrix_.value_ = matrix.data.astype(float)
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(columns), len(rows)
+    return form, lp
+
+
+def load_solution(model: pyo.ConcreteModel, form: Any, solution: Any) -> None:
+    """Primal values into the variables, duals into ``model.dual``."""
+    for var, value in zip(form.columns, solution.col_value, strict=True):
+        var.set_value(value, skip_validation=True)
+    model.dual.clear()
+    for row, dual in zip(form.rows, solution.row_dual, strict=True):
+        # A two-sided row appears twice; at most one side is active, so the duals add up.
+        model.dual[row.constraint] = model.dual.get(row.constraint, 0.0) + dual
+
+
+def _solve_standard_form(model: pyo.ConcreteModel, time_limit: float | None) -> str:
+    form, lp = standard_form_lp(model)
     highs = quiet_highs()
-    if len(rows) > IPM_ROW_THRESHOLD:
+    if lp.num_row_ > IPM_ROW_THRESHOLD:
         # Measured on the sampled two-stage model: at ~70,000 rows the interior-point method
         # (with crossover, so duals stay exact) takes half the dual simplex's time.
         highs.setOptionValue("solver", "ipm")
@@ -230,15 +322,8 @@ def _solve_standard_form(model: pyo.ConcreteModel, time_limit: float | None) -> 
     highs.passModel(lp)
     highs.run()
     status = HIGHS_STATUS.get(highs.getModelStatus().name, "error")
-    if status != "optimal":
-        return status
-    solution = highs.getSolution()
-    for var, value in zip(columns, solution.col_value, strict=True):
-        var.set_value(value, skip_validation=True)
-    model.dual.clear()
-    for row, dual in zip(rows, solution.row_dual, strict=True):
-        # A two-sided row appears twice; at most one side is active, so the duals add up.
-        model.dual[row.constraint] = model.dual.get(row.constraint, 0.0) + dual
+    if status == "optimal":
+        load_solution(model, form, highs.getSolution())
     return status
 
 
@@ -257,7 +342,7 @@ def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instanc
 
 
 def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
-              dataset: Dataset) -> None:
+              dataset: Dataset, named_stresses: bool = True) -> None:
     """Scenario outcomes (the model's own when it optimised over scenarios, otherwise the plan
     replayed on the exact enumeration of events), VaR/CVaR, and the named stresses."""
     first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
@@ -272,6 +357,8 @@ def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
         expression = getattr(model, f"cvar_{measure}", None)
         if expression is not None:
             result.metrics[f"model_cvar_{measure}"] = float(pyo.value(expression))
+    if not named_stresses:
+        return
     result.stress = risk.named_stress_table(dataset, instance, *first_stage)
     result.metrics["worst_stress_shortfall_t"] = (float(result.stress["shortfall_t"].max())
                                                   if len(result.stress) else 0.0)

@@ -58,6 +58,7 @@ class Strategy:
     excluded_origins: tuple[str, ...] = ()
     excluded_hubs: tuple[str, ...] = ()
     max_lead_time_days: float | None = None
+    max_geopolitical_distance: float | None = None
     unmet_penalty_usd_per_t: float | None = None
     scenario_mode: str = "none"
     scenario_samples: int = 1000
@@ -107,6 +108,7 @@ _TOML_KEYS: dict[str, str] = {
     "stockpile.initial_t": "initial_stock_t",
     "exclude.origins": "excluded_origins",
     "exclude.hubs": "excluded_hubs",
+    "exclude.max_geopolitical_distance": "max_geopolitical_distance",
     "scenarios.mode": "scenario_mode",
     "scenarios.samples": "scenario_samples",
     "scenarios.seed": "scenario_seed",
@@ -221,6 +223,9 @@ def _validate(strategy: Strategy) -> None:
             raise StrategyError(f"'{_toml_key(field_name)}' must be a list of names")
     if strategy.max_lead_time_days is not None:
         _check_nonnegative("max_lead_time_days", strategy.max_lead_time_days, upper=3650)
+    if strategy.max_geopolitical_distance is not None:
+        _check_nonnegative("exclude.max_geopolitical_distance",
+                           strategy.max_geopolitical_distance, upper=10)
     if strategy.unmet_penalty_usd_per_t is not None:
         _check_nonnegative("unmet_penalty_usd_per_t", strategy.unmet_penalty_usd_per_t)
     _validate_risk(strategy)

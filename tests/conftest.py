@@ -65,6 +65,10 @@ def toy_tables(periods: tuple[int, ...] = (2030,)) -> dict[str, list[dict[str, A
             {"name": "spot_price_multiplier", "value": 1.5, "unit": "ratio"},
             {"name": "spot_limit_share", "value": 0.0, "unit": "share"},
         ],
+        "geopolitical_distance": [{"country": c, "distance": d}
+                                  for c, d in (("A", 1.0), ("B", 5.0), ("P", 9.0))],
+        "trade_restrictions": [{"country": c, "restriction_factor": f}
+                               for c, f in (("A", 1.0), ("B", 1.0), ("P", 1.2))],
         "events": [
             {"event": "P acts", "description": "P cuts what it controls", "probability": 0.1,
              "price_multiplier": 2.0},
