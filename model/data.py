@@ -388,8 +388,7 @@ def _check_coverage(tables: dict[str, pd.DataFrame]) -> None:
             raise DataError(f"{TABLES[table].file}, column {column}: no row for "
                             f"{_singular(owner)} {missing[0]!r}")
     origin_countries = set(tables["origins"]["country"])
-    for table, column in (("geopolitical_distance", "distance"),
-                          ("trade_restrictions", "restriction_factor")):
+    for table in ("geopolitical_distance", "trade_restrictions"):
         missing = sorted(origin_countries - set(tables[table]["country"]))
         if missing:
             raise DataError(f"{TABLES[table].file}, column country: no row for origin country "
