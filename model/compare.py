@@ -49,6 +49,8 @@ def kpis(result: SolveResult, powers: list[str]) -> dict[str, float]:
         "unmet_t": m["unmet_t"],
         "naive_hhi": m["naive_hhi"],
         "effective_hhi": m["effective_hhi"],
+        "hhi_wgi_t": m.get("hhi_wgi_t", math.nan),
+        "geopolrisk": m.get("geopolrisk", math.nan),
     }
     for power in powers:
         row[f"{power} cap"] = _cap(result, power)

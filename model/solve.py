@@ -17,7 +17,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from . import metrics, risk
+from . import criticality, metrics, risk
 from .build import build_model
 from .data import Dataset
 from .instance import Instance, build_instance, recourse_for
@@ -61,6 +61,7 @@ class SolveResult:
     duals: pd.DataFrame = field(default_factory=pd.DataFrame)
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
     stress: pd.DataFrame = field(default_factory=pd.DataFrame)
+    criticality: pd.DataFrame = field(default_factory=pd.DataFrame)
     metrics: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     data_fingerprint: str = ""
@@ -95,6 +96,7 @@ class SolveResult:
             "duals": records(self.duals),
             "scenarios": records(self.scenarios),
             "stress": records(self.stress),
+            "criticality": records(self.criticality),
             "timings": self.timings,
             "data_fingerprint": self.data_fingerprint,
             "message": self.message,
@@ -207,6 +209,7 @@ class PersistentModel:
                              data_fingerprint=self.dataset.fingerprint)
         if self.status == "optimal":
             fill_result(result, self.model, self.instance)
+            fill_criticality(result, self.dataset)
             if evaluate_risk or self.instance.recourse is not None:
                 fill_risk(result, self.model, self.instance, self.dataset,
                           named_stresses=evaluate_risk)
@@ -339,6 +342,15 @@ def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instanc
     result.exposure = metrics.exposure_table(result.plan, instance)
     result.duals = read_duals(model, instance)
     result.metrics = plan_metrics(result, instance)
+
+
+def fill_criticality(result: SolveResult, dataset: Dataset) -> None:
+    """The supply-risk indicators analysts know, on the plan and on world production."""
+    panel = criticality.criticality_panel(result, dataset)
+    result.criticality = panel
+    plan = panel[panel["basis"] == "plan"].set_index("indicator")["value"]
+    result.metrics["hhi_wgi_t"] = float(plan["HHI_WGI,t"])
+    result.metrics["geopolrisk"] = float(plan["GeoPolRisk"])
 
 
 def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
