@@ -112,9 +112,26 @@ def _limit_rows(persistent: PersistentModel, measure: _Measure, limit: float) ->
     return uppers
 
 
-def default_limits(loosest: float, points: int) -> list[float]:
-    """From the unconstrained plan's level down to zero, evenly spaced."""
-    return list(np.linspace(loosest, 0.0, points))
+def _least_achievable(persistent: PersistentModel, measure: _Measure) -> float:
+    """The tight end of the default sweep: the least CVaR any plan reaches (found on the same
+    model by pricing CVaR far above every cost for one solve), or zero for caps, which unmet
+    demand can always meet."""
+    if measure.rows not in ("cvar_shortfall_limit", "cvar_cost_limit"):
+        return 0.0
+    name = "shortfall" if measure.rows == "cvar_shortfall_limit" else "cost"
+    model, instance = persistent.model, persistent.instance
+    weight = 1e9 if name == "shortfall" else 1e3
+    scale = weight / (1.0 - instance.cvar_beta)
+    eta, excess = getattr(model, f"cvar_{name}_eta"), getattr(model, f"cvar_{name}_z")
+    probability = instance.recourse.probability
+    costs = [(eta, weight)] + [(excess[k], scale * float(probability[k])) for k in excess]
+    persistent.add_costs(costs)
+    status = persistent.solve()
+    least = (float(persistent.result(evaluate_risk=False).metrics[measure.achieved])
+             if status == "optimal" else 0.0)
+    persistent.add_costs([(var, -cost) for var, cost in costs])
+    # A hair above the minimum, so that the tightest point stays feasible numerically.
+    return least * (1 + 1e-6)
 
 
 def frontier(dataset: Dataset, strategy: Strategy, risk: str, points: int = 10,
@@ -129,18 +146,21 @@ def frontier(dataset: Dataset, strategy: Strategy, risk: str, points: int = 10,
                             f"{risk} limit relaxed ({persistent.status})")
     unconstrained = persistent.result(evaluate_risk=False)
     if limits is None:
-        start = unconstrained.metrics.get(measure.achieved, math.nan)
-        if measure.rows == "exposure_cap":
-            start = float(unconstrained.exposure.set_index("power").at[
-                measure.scale["node"], ("naive_peak" if strategy.exposure_mode == "naive"
-                                        else "effective_peak")])
+        start = _achieved(unconstrained, measure, strategy)
         if not math.isfinite(start):
             raise StrategyError(f"no {risk} level to start the frontier from")
-        limits = default_limits(start, points)
+        limits = list(np.linspace(start, _least_achievable(persistent, measure), points))
     result = Frontier(risk=risk, unit=measure.unit)
+    loosest_infeasible = -math.inf
     for limit in limits:
+        if limit <= loosest_infeasible:
+            # A tighter limit than one without a plan has no plan either: no need to solve.
+            result.points.append(FrontierPoint(limit=float(limit), status="infeasible"))
+            continue
         persistent.set_upper(_limit_rows(persistent, measure, float(limit)))
         status = persistent.solve()
+        if status == "infeasible":
+            loosest_infeasible = max(loosest_infeasible, float(limit))
         point = FrontierPoint(limit=float(limit), status=status)
         if status == "optimal":
             solved = persistent.result(evaluate_risk=evaluate_risk)

@@ -66,48 +66,52 @@ def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recour
                   ) -> ScenarioOutcomes:
     """Per-scenario shortfall and costs from a solved model that has the second stage."""
     first_stage = float(pyo.value(model.first_stage_cost))
-    periods = list(instance.periods)
-    initial = instance.strategy.initial_stock_t
-    rows, detail = [], []
-    demand = instance.demand
-    for k in model.SCENARIOS:
-        shortfall = spot = drawn = spot_cost = 0.0
-        for market in model.MARKETS:
-            opening = initial
-            for t in periods:
-                held = max(model.hold[k, market, t].value or 0.0, 0.0)
-                s_short = max(model.short[k, market, t].value or 0.0, 0.0)
-                s_spot = max(model.spot[k, market, t].value or 0.0, 0.0)
-                planned_unmet = max(float(pyo.value(model.unmet[market, t])), 0.0)
-                draw = max(opening - held, 0.0)
-                shortfall += s_short + planned_unmet
-                spot += s_spot
-                drawn += draw
-                spot_cost += float(recourse.spot_price.at[k, t]) * s_spot
-                detail.append({"scenario": k, "market": market, "period": t,
-                               "demand_t": float(demand.at[market, t]),
-                               "stock_opening_t": opening, "stock_draw_t": draw,
-                               "spot_t": s_spot, "shortfall_t": s_short + planned_unmet})
-                opening = held
-        recourse_cost = float(pyo.value(model.recourse_cost[k]))
-        rows.append({
-            "scenario": recourse.scenarios.names[k],
-            "probability": float(recourse.probability[k]),
-            "price_multiplier": float(recourse.scenarios.price_multiplier[k]),
-            "shortfall_t": shortfall,
-            "stock_draw_t": drawn,
-            "spot_t": spot,
-            "spot_cost_usd": spot_cost,
-            "recourse_cost_usd": recourse_cost,
-            "total_cost_usd": first_stage + recourse_cost,
-        })
+    periods, markets = list(instance.periods), instance.markets
+    shape = (len(recourse.scenarios), len(markets), len(periods))
+
+    def values(variable: pyo.Var) -> np.ndarray:
+        flat = [variable[k, market, t].value or 0.0 for k in range(shape[0])
+                for market in markets for t in periods]
+        return np.maximum(np.array(flat, dtype=float).reshape(shape), 0.0)
+
+    held, spot, short = values(model.hold), values(model.spot), values(model.short)
+    planned_unmet = np.array([[max(float(pyo.value(model.unmet[market, t])), 0.0)
+                               for t in periods] for market in markets])
+    opening = np.concatenate([np.full(shape[:2] + (1,), instance.strategy.initial_stock_t),
+                              held[:, :, :-1]], axis=2)
+    draw = np.maximum(opening - held, 0.0)
+    shortfall = short + planned_unmet[None, :, :]
+    spot_cost = spot * recourse.spot_price.to_numpy()[:, None, :]
+    recourse_cost = spot_cost.sum(axis=(1, 2)) + instance.unmet_penalty * short.sum(axis=(1, 2))
+    table = pd.DataFrame({
+        "scenario": recourse.scenarios.names,
+        "probability": recourse.probability.astype(float),
+        "price_multiplier": recourse.scenarios.price_multiplier.astype(float),
+        "shortfall_t": shortfall.sum(axis=(1, 2)),
+        "stock_draw_t": draw.sum(axis=(1, 2)),
+        "spot_t": spot.sum(axis=(1, 2)),
+        "spot_cost_usd": spot_cost.sum(axis=(1, 2)),
+        "recourse_cost_usd": recourse_cost,
+        "total_cost_usd": first_stage + recourse_cost,
+    })
+    table.index.name = "scenario_id"
+    k, m, t = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), np.arange(shape[2]),
+                          indexing="ij")
+    detail = pd.DataFrame({
+        "scenario": k.ravel(),
+        "market": np.array(markets, dtype=object)[m.ravel()],
+        "period": np.array(periods)[t.ravel()],
+        "demand_t": instance.demand.to_numpy()[m.ravel(), t.ravel()],
+        "stock_opening_t": opening.ravel(),
+        "stock_draw_t": draw.ravel(),
+        "spot_t": spot.ravel(),
+        "shortfall_t": shortfall.ravel(),
+    })
     # An extra tonne of stock at the start lowers every first-period scenario requirement.
     first = periods[0]
     insurance = [sum(float(model.dual.get(model.scenario_balance[k, market, first], 0.0) or 0.0)
-                     for k in model.SCENARIOS) for market in model.MARKETS]
-    table = pd.DataFrame(rows)
-    table.index.name = "scenario_id"
-    return ScenarioOutcomes(table=table, detail=pd.DataFrame(detail),
+                     for k in model.SCENARIOS) for market in markets]
+    return ScenarioOutcomes(table=table, detail=detail,
                             stock_marginal_value=float(np.mean(insurance)) if insurance else 0.0)
 
 

@@ -117,8 +117,9 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
           evaluate_risk: bool = True) -> SolveResult:
     """Build and solve the sourcing LP for one strategy.
 
-    ``evaluate_risk=False`` skips replaying a deterministic plan on every disruption scenario
-    (sweeps that only need cost and exposure); two-stage models always report their scenarios.
+    ``evaluate_risk=False`` skips replaying a deterministic plan on every disruption scenario,
+    the named stresses and the criticality panel (sweeps that only need cost and exposure);
+    two-stage models always report their scenarios.
 
     Examples
     --------
@@ -189,6 +190,18 @@ class PersistentModel:
                 self._highs.changeRowBounds(position, -highspy.kHighsInf,
                                             float(upper) - self._offset[position])
 
+    def add_costs(self, costs: list[tuple[Any, float]]) -> None:
+        """Add to the objective coefficients of some variables, in HiGHS only (a temporary
+        objective for a side question such as "what is the least CVaR any plan reaches?");
+        the same call with negated costs undoes it."""
+        if self._highs is None:
+            self._hand_over()
+        column_of = {id(var): position for position, var in enumerate(self._form.columns)}
+        current = self._highs.getLp().col_cost_
+        for var, cost in costs:
+            position = column_of[id(var)]
+            self._highs.changeColCost(position, float(current[position]) + float(cost))
+
     def solve(self, time_limit: float | None = None) -> str:
         started = time.perf_counter()
         if self._highs is None:
@@ -209,7 +222,8 @@ class PersistentModel:
                              data_fingerprint=self.dataset.fingerprint)
         if self.status == "optimal":
             fill_result(result, self.model, self.instance)
-            fill_criticality(result, self.dataset)
+            if evaluate_risk:
+                fill_criticality(result, self.dataset)
             if evaluate_risk or self.instance.recourse is not None:
                 fill_risk(result, self.model, self.instance, self.dataset,
                           named_stresses=evaluate_risk)
