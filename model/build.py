@@ -128,7 +128,15 @@ def _group2(routes, first: str, second: str) -> dict[tuple[str, str], list[str]]
 def define_flow_variables(model: pyo.ConcreteModel, instance: Instance) -> None:
     model.buy = pyo.Var(model.ROUTES, model.PERIODS, domain=pyo.NonNegativeReals)
     model.stock = pyo.Var(model.MARKETS, model.PERIODS, domain=pyo.NonNegativeReals)
-    model.unmet = pyo.Var(model.MARKETS, model.PERIODS, domain=pyo.NonNegativeReals)
+    # Unmet demand is demand not consumed, so it can never exceed demand (nor, with a
+    # strategy's max_unmet_share, that share of it); without the bound, "unmet" tonnes would
+    # flow into the stockpile from nowhere.
+    unmet_share = instance.strategy.max_unmet_share
+    demand = instance.demand
+    model.unmet = pyo.Var(model.MARKETS, model.PERIODS, domain=pyo.NonNegativeReals,
+                          bounds=lambda m, market, t: (
+                              0.0, float(demand.at[market, t]) * (
+                                  1.0 if unmet_share is None else unmet_share)))
     yields = instance.routes["recovery_yield"]
     model.delivered = pyo.Expression(
         model.ROUTES, model.PERIODS, rule=lambda m, r, t: float(yields[r]) * m.buy[r, t])
@@ -283,7 +291,8 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Reco
                          bounds=lambda m, k, market, t: (0.0, spot_upper[k, market, t]))
     model.short = pyo.Var(index, domain=pyo.NonNegativeReals,
                           bounds=lambda m, k, market, t: (
-                              0.0, None if disrupted[k, period_position[t]] else 0.0))
+                              0.0, float(demand[market_position[market], period_position[t]])
+                              if disrupted[k, period_position[t]] else 0.0))
 
     if arriving is None:
         routes = instance.routes

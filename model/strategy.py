@@ -60,6 +60,7 @@ class Strategy:
     max_lead_time_days: float | None = None
     max_geopolitical_distance: float | None = None
     unmet_penalty_usd_per_t: float | None = None
+    max_unmet_share: float | None = None
     scenario_mode: str = "none"
     scenario_samples: int = 1000
     scenario_seed: int = 42
@@ -95,6 +96,7 @@ _TOML_KEYS: dict[str, str] = {
     "exposure_mode": "exposure_mode",
     "max_lead_time_days": "max_lead_time_days",
     "unmet_penalty_usd_per_t": "unmet_penalty_usd_per_t",
+    "max_unmet_share": "max_unmet_share",
     "caps.origin_share": "origin_share_cap",
     "caps.hub_share": "hub_share_cap",
     "caps.country_share": "country_share_cap",
@@ -204,7 +206,8 @@ def _validate(strategy: Strategy) -> None:
     if strategy.exposure_mode not in EXPOSURE_MODES:
         raise StrategyError(f"'exposure_mode' must be one of {', '.join(EXPOSURE_MODES)}, "
                             f"not {strategy.exposure_mode!r}")
-    for field_name in ("origin_share_cap", "hub_share_cap", "country_share_cap", "risk_budget"):
+    for field_name in ("origin_share_cap", "hub_share_cap", "country_share_cap", "risk_budget",
+                       "max_unmet_share"):
         value = getattr(strategy, field_name)
         if value is not None:
             _check_share(_toml_key(field_name), value)

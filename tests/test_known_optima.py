@@ -124,3 +124,25 @@ def test_risk_price_moves_to_the_safer_route(toy):
     assert tonnes_by_route(result) == {"B → HA → M": 10.0}
     assert result.total_cost == pytest.approx(1050.0)
     assert result.objective == pytest.approx(1050.0 + 10 * 0.6 * 60)
+
+
+def test_unmet_demand_never_fills_the_stockpile(tmp_path):
+    """Stock can only come from deliveries: 6 t of supply cannot cover 10 t of demand plus a
+    stock target, so the plan is infeasible rather than a stockpile conjured from "unmet"."""
+    tables = toy_tables()
+    for origin in tables["origins"]:
+        origin["production_2025_t"] = 3
+    dataset = load_dataset(write_tables(tmp_path / "d", tables))
+    assert solve(dataset, Strategy(stock_target_days=36.5)).status == "infeasible"
+    feasible = solve(dataset, Strategy())
+    assert feasible.metrics["unmet_t"] == pytest.approx(4.0)
+    assert feasible.stock["stock_t"].sum() == pytest.approx(0.0)
+
+
+def test_max_unmet_share_makes_demand_hard(tmp_path):
+    tables = toy_tables()
+    for origin in tables["origins"]:
+        origin["production_2025_t"] = 3
+    dataset = load_dataset(write_tables(tmp_path / "d", tables))
+    assert solve(dataset, Strategy(max_unmet_share=0.3)).status == "infeasible"
+    assert solve(dataset, Strategy(max_unmet_share=0.4)).metrics["unmet_t"] == pytest.approx(4.0)
