@@ -127,16 +127,20 @@ def test_risk_price_moves_to_the_safer_route(toy):
 
 
 def test_unmet_demand_never_fills_the_stockpile(tmp_path):
-    """Stock can only come from deliveries: 6 t of supply cannot cover 10 t of demand plus a
-    stock target, so the plan is infeasible rather than a stockpile conjured from "unmet"."""
+    """Stock can only come from deliveries: with 6 t of supply, 10 t of demand and a 1 t
+    stock target (36.5 days of 10 t/yr), 1 t of the 6 goes to stock and 5 t of demand go
+    unmet — not 4 t unmet with the stockpile conjured from nothing."""
     tables = toy_tables()
     for origin in tables["origins"]:
         origin["production_2025_t"] = 3
     dataset = load_dataset(write_tables(tmp_path / "d", tables))
-    assert solve(dataset, Strategy(stock_target_days=36.5)).status == "infeasible"
-    feasible = solve(dataset, Strategy())
-    assert feasible.metrics["unmet_t"] == pytest.approx(4.0)
-    assert feasible.stock["stock_t"].sum() == pytest.approx(0.0)
+    stocked = solve(dataset, Strategy(stock_target_days=36.5))
+    assert stocked.stock["stock_t"].sum() == pytest.approx(1.0)
+    assert stocked.metrics["unmet_t"] == pytest.approx(5.0)
+    assert stocked.metrics["delivered_t"] == pytest.approx(6.0)
+    # Hard demand leaves no room for the stock: infeasible.
+    hard = Strategy(stock_target_days=36.5, max_unmet_share=0.4)
+    assert solve(dataset, hard).status == "infeasible"
 
 
 def test_max_unmet_share_makes_demand_hard(tmp_path):
