@@ -131,12 +131,17 @@ def define_flow_variables(model: pyo.ConcreteModel, instance: Instance) -> None:
     # Unmet demand is demand not consumed, so it can never exceed demand (nor, with a
     # strategy's max_unmet_share, that share of it); without the bound, "unmet" tonnes would
     # flow into the stockpile from nowhere.
-    unmet_share = instance.strategy.max_unmet_share
+    # A strategy's max_unmet_share is a row of its own (unmet_limit), so that an infeasible
+    # strategy's diagnosis can name and relax it like any other limit.
     demand = instance.demand
     model.unmet = pyo.Var(model.MARKETS, model.PERIODS, domain=pyo.NonNegativeReals,
-                          bounds=lambda m, market, t: (
-                              0.0, float(demand.at[market, t]) * (
-                                  1.0 if unmet_share is None else unmet_share)))
+                          bounds=lambda m, market, t: (0.0, float(demand.at[market, t])))
+    unmet_share = instance.strategy.max_unmet_share
+    if unmet_share is not None:
+        model.unmet_limit = pyo.Constraint(
+            model.MARKETS, model.PERIODS,
+            rule=lambda m, market, t: m.unmet[market, t]
+            <= unmet_share * float(demand.at[market, t]))
     yields = instance.routes["recovery_yield"]
     model.delivered = pyo.Expression(
         model.ROUTES, model.PERIODS, rule=lambda m, r, t: float(yields[r]) * m.buy[r, t])

@@ -62,6 +62,7 @@ class SolveResult:
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
     stress: pd.DataFrame = field(default_factory=pd.DataFrame)
     criticality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    diagnosis: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     data_fingerprint: str = ""
@@ -97,6 +98,7 @@ class SolveResult:
             "scenarios": records(self.scenarios),
             "stress": records(self.stress),
             "criticality": records(self.criticality),
+            "diagnosis": self.diagnosis,
             "timings": self.timings,
             "data_fingerprint": self.data_fingerprint,
             "message": self.message,
@@ -118,8 +120,9 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
     """Build and solve the sourcing LP for one strategy.
 
     ``evaluate_risk=False`` skips replaying a deterministic plan on every disruption scenario,
-    the named stresses and the criticality panel (sweeps that only need cost and exposure);
-    two-stage models always report their scenarios.
+    the named stresses, the criticality panel and, when there is no feasible plan, its
+    diagnosis (sweeps that only need cost and exposure); two-stage models always report their
+    scenarios.
 
     Examples
     --------
@@ -227,6 +230,12 @@ class PersistentModel:
             if evaluate_risk or self.instance.recourse is not None:
                 fill_risk(result, self.model, self.instance, self.dataset,
                           named_stresses=evaluate_risk)
+        elif self.status in ("infeasible", "infeasible_or_unbounded") and evaluate_risk:
+            from .diagnose import diagnose
+
+            diagnosis = diagnose(self.dataset, self.strategy)
+            result.diagnosis = diagnosis.to_dict()
+            result.message = diagnosis.summary()
         else:
             result.message = f"no optimal plan: solver status {self.status}"
         result.timings = {**self.timings, "report_s": time.perf_counter() - started}
