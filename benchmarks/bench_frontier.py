@@ -52,9 +52,10 @@ def main() -> None:
     print(f"{args.points}-point CVaR frontier ({feasible} feasible) on '{args.strategy}', "
           f"{len(single.scenarios)} exact scenarios")
     print(f"  one solve:             {single_s:7.2f} s")
-    print(f"  frontier (persistent): {frontier_s:7.2f} s  = {frontier_s / single_s:5.2f} x one solve")
-    print(f"  {args.points} fresh solves:       {fresh_s:7.2f} s  = {fresh_s / single_s:5.2f} x one "
-          f"solve")
+    print(f"  frontier (persistent): {frontier_s:7.2f} s  = "
+          f"{frontier_s / single_s:5.2f} x one solve")
+    print(f"  {args.points} fresh solves:       {fresh_s:7.2f} s  = "
+          f"{fresh_s / single_s:5.2f} x one solve")
     print(f"  speed-up of the persistent sweep: {fresh_s / frontier_s:4.1f} x")
 
 

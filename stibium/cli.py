@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.add_argument("--scenarios-csv", metavar="FILE",
                        help="also write the per-scenario shortfall and cost table to FILE")
+    _add_solve_saving_options(solve)
 
     compare = sub.add_parser("compare", help="solve several strategies and set them side by side")
     _data_option(compare)
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-data", help="validate a data directory and list its estimates")
     _data_option(check)
+
+    _add_runs_parser(sub)
     return parser
 
 
@@ -99,11 +102,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
+    saving = _prepare_saving(args)
     result = solve(dataset, strategy)
     if args.scenarios_csv and result.is_optimal:
         _write_csv(result.scenarios, args.scenarios_csv)
+    saved = _save_and_bundle(saving, result, dataset, strategy)
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        print(json.dumps({**result.to_dict(), **saved}, ensure_ascii=False))
     else:
         print(format_result(result, strategy.description))
     return EXIT_OK if result.is_optimal else EXIT_NO_PLAN
@@ -204,8 +209,192 @@ def cmd_check_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- saved runs and bundles (solve --save/--bundle, `stibium runs ...`) ------------------------
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="URL", default=None,
+                        help="runs store as a database URL (default: $STIBIUM_RUNS_URL, else "
+                             "sqlite:///~/.stibium/runs.sqlite)")
+
+
+def _add_solve_saving_options(solve: argparse.ArgumentParser) -> None:
+    solve.add_argument("--save", action="store_true",
+                       help="save the run in the runs store (see `stibium runs`)")
+    solve.add_argument("--name", default=None,
+                       help="a name for the saved run (implies --save)")
+    solve.add_argument("--bundle", metavar="DIR", default=None,
+                       help="write the reproducible bundle (result.xlsx, result.json, model.lp, "
+                            "run_record.json, strategy.toml) into the new or empty folder DIR")
+    _store_option(solve)
+
+
+def _add_runs_parser(sub: Any) -> None:
+    runs = sub.add_parser("runs", help="list, show, compare and delete saved runs")
+    actions = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
+    listing = actions.add_parser("list", help="list the saved runs")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+    _store_option(listing)
+    show = actions.add_parser("show", help="show one saved run")
+    show.add_argument("run_id", type=int, metavar="ID")
+    show.add_argument("--data", metavar="DIR", default=None,
+                      help="check reproducibility against this data directory (default: the "
+                           "one the run was solved on)")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    _store_option(show)
+    delete = actions.add_parser("delete", help="delete one saved run")
+    delete.add_argument("run_id", type=int, metavar="ID")
+    _store_option(delete)
+    compare = actions.add_parser("compare", help="saved runs side by side")
+    compare.add_argument("run_ids", type=int, nargs="+", metavar="ID")
+    compare.add_argument("--json", action="store_true", help="print one JSON object")
+    _store_option(compare)
+
+
+def _prepare_saving(args: argparse.Namespace) -> dict[str, Any]:
+    """Check the bundle folder and open the store before solving, so that a bad path or URL
+    fails at once rather than after the solve."""
+    from stibium.model.export import check_bundle_directory
+    from stibium.model.store import RunStore
+
+    saving: dict[str, Any] = {"store": None, "bundle": None, "name": args.name}
+    if args.bundle:
+        saving["bundle"] = check_bundle_directory(args.bundle)
+    if args.save or args.name is not None:
+        saving["store"] = RunStore(args.store)
+    return saving
+
+
+def _save_and_bundle(saving: dict[str, Any], result: Any, dataset: Any, strategy: Any
+                     ) -> dict[str, Any]:
+    from stibium.model.export import write_bundle
+
+    extra: dict[str, Any] = {}
+    if saving["bundle"] is not None:
+        paths = write_bundle(result, dataset, strategy, saving["bundle"])
+        folder = next(iter(paths.values())).parent
+        extra["bundle"] = str(folder)
+        print(f"stibium: bundle written to {folder}", file=sys.stderr)
+    store = saving["store"]
+    if store is not None:
+        with store:
+            run_id = store.save(result, dataset, strategy, name=saving["name"])
+        extra["run_id"] = run_id
+        print(f"stibium: saved as run {run_id} in {store.url}", file=sys.stderr)
+    return extra
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from stibium.model.store import RunStore
+
+    return RunStore(args.store)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        return RUNS_COMMANDS[args.runs_command](args, store)
+
+
+def cmd_runs_list(args: argparse.Namespace, store: Any) -> int:
+    table = store.list()
+    if args.json:
+        rows = _records(table.assign(created_at=[_iso(v) for v in table["created_at"]]))
+        print(json.dumps({"store": store.url, "runs": rows}, ensure_ascii=False))
+        return EXIT_OK
+    if table.empty:
+        print(f"No saved runs in {store.url} (save one with `stibium solve --save`).")
+        return EXIT_OK
+    shown = table.assign(
+        name=table["name"].fillna("-"),
+        total_cost=table["total_cost"].map(lambda v: "-" if v != v else f"${v:,.0f}"),
+        created_at=table["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    shown.columns = ["id", "name", "strategy", "status", "total cost", "data", "saved (UTC)"]
+    print(f"Saved runs in {store.url}:")
+    with _pandas_display():
+        print(shown.to_string(index=False))
+    return EXIT_OK
+
+
+def _data_unchanged(saved: Any, data: str | None) -> tuple[bool | None, str]:
+    """Whether the data (the run's own folder, or `data`) still has the run's fingerprint."""
+    from stibium.model import load_dataset
+    from stibium.model.errors import StibiumInputError
+
+    folder = data if data is not None else saved.data_directory
+    try:
+        dataset = load_dataset(folder)
+    except StibiumInputError as exc:
+        return None, f"cannot be checked now ({exc})"
+    if dataset.fingerprint == saved.data_fingerprint:
+        return True, f"{folder} unchanged (fingerprint {saved.data_fingerprint})"
+    return False, (f"{folder} has changed since the run (fingerprint now {dataset.fingerprint}, "
+                   f"was {saved.data_fingerprint}): the run cannot be repeated on it as is")
+
+
+def cmd_runs_show(args: argparse.Namespace, store: Any) -> int:
+    saved = store.load(args.run_id)
+    unchanged, data_line = _data_unchanged(saved, args.data)
+    if args.json:
+        payload = {**saved.result.to_dict(), "run_id": saved.id, "name": saved.name,
+                   "created_at": _iso(saved.created_at), "data_unchanged": unchanged,
+                   "run_record": saved.record}
+        print(json.dumps(payload, ensure_ascii=False))
+        return EXIT_OK
+    version = saved.record.get("versions", {}).get("stibium", "?")
+    title = f"Run {saved.id}" + (f" \"{saved.name}\"" if saved.name else "")
+    print(f"{title}, saved {saved.created_at:%Y-%m-%d %H:%M:%S} UTC by Stibium {version}")
+    print(f"Data: {data_line}")
+    print(format_result(saved.result, saved.strategy.description))
+    return EXIT_OK
+
+
+def cmd_runs_delete(args: argparse.Namespace, store: Any) -> int:
+    store.delete(args.run_id)
+    print(f"Deleted run {args.run_id} from {store.url}.")
+    return EXIT_OK
+
+
+def cmd_runs_compare(args: argparse.Namespace, store: Any) -> int:
+    import pandas as pd
+
+    from stibium.model.compare import kpis
+
+    saved_runs = [store.load(run_id) for run_id in args.run_ids]
+    powers: list[str] = []
+    for saved in saved_runs:
+        if "power" in saved.result.exposure:
+            powers += [p for p in saved.result.exposure["power"] if p not in powers]
+    rows = []
+    for saved in saved_runs:
+        result = saved.result
+        row: dict[str, Any] = {"run_id": saved.id, "name": saved.name,
+                               "strategy": saved.strategy.name,
+                               "exposure_mode": saved.strategy.exposure_mode,
+                               "status": result.status, "message": result.message}
+        if result.is_optimal:
+            row.update(kpis(result, powers))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if args.json:
+        print(json.dumps({"runs": _records(table)}, ensure_ascii=False))
+        return EXIT_OK
+    labels = [f"#{s.id} {s.name or s.strategy.name}" for s in saved_runs]
+    shown = table.drop(columns=["run_id", "name"]).rename(columns={"strategy": "strategy name"})
+    shown.insert(0, "strategy", labels)
+    print(format_comparison(shown))
+    return EXIT_OK
+
+
+RUNS_COMMANDS = {"list": cmd_runs_list, "show": cmd_runs_show, "delete": cmd_runs_delete,
+                 "compare": cmd_runs_compare}
+
+
 COMMANDS = {"solve": cmd_solve, "compare": cmd_compare, "stress": cmd_stress,
             "strategies": cmd_strategies, "check-data": cmd_check_data}
+COMMANDS["runs"] = cmd_runs
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -316,6 +505,8 @@ def format_comparison(table: Any) -> str:
             shown[column] = shown[column].map(pct)
         elif column in ("total_cost_usd", "cost_per_t_usd"):
             shown[column] = shown[column].map(money)
+        elif column in ("hhi_wgi_t", "geopolrisk"):
+            shown[column] = shown[column].map(lambda v: "-" if v != v else f"{v:.3f}")
         elif column in ("unmet_t", "naive_hhi", "effective_hhi", "stock_days_of_cover") \
                 or column.endswith("_t"):
             shown[column] = shown[column].map(lambda v: "-" if v != v else f"{v:,.0f}")
