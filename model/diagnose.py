@@ -217,7 +217,17 @@ def _relaxations(limits: list[_Limit], needed: dict[str, float]) -> list[Relaxat
 
 
 def _presolve_findings(instance: Instance) -> list[str]:
-    findings: list[str] = []
+    """Each check's first failing year, with how many later years fail it too."""
+    by_check: dict[str, list[str]] = {}
+    for check, text in _presolve_checks(instance):
+        by_check.setdefault(check, []).append(text)
+    return [texts[0] + (f" (and in {len(texts) - 1} later year"
+                        f"{'s' if len(texts) > 2 else ''})" if len(texts) > 1 else "")
+            for texts in by_check.values()]
+
+
+def _presolve_checks(instance: Instance) -> list[tuple[str, str]]:
+    findings: list[tuple[str, str]] = []
     strategy = instance.strategy
     routes = instance.routes
     must_meet = 1.0 - (strategy.max_unmet_share if strategy.max_unmet_share is not None else 1.0)
@@ -236,24 +246,24 @@ def _presolve_findings(instance: Instance) -> list[str]:
             supply += reachable
         hub_room = sum(float(instance.capacity.at[h, t]) for h in set(routes["hub"]))
         if must_meet > 0 and supply < must_meet * demand - TOLERANCE:
-            findings.append(
+            findings.append(("origin caps",
                 f"in {t} origin supply after origin caps reaches at most {supply:,.0f} t, "
                 f"below the {must_meet * demand:,.0f} t that must be met "
-                f"({_fmt(must_meet, '%')} of {demand:,.0f} t)")
+                f"({_fmt(must_meet, '%')} of {demand:,.0f} t)"))
         if must_meet > 0 and hub_room < must_meet * demand - TOLERANCE:
-            findings.append(f"in {t} processing capacity is {hub_room:,.0f} t, below the "
-                            f"{must_meet * demand:,.0f} t that must be met")
+            findings.append(("capacity", f"in {t} processing capacity is {hub_room:,.0f} t, "
+                             f"below the {must_meet * demand:,.0f} t that must be met"))
         for power, cap in instance.exposure_caps.items():
             weights = instance.exposure_weights(strategy.exposure_mode)[power]
             free = routes[weights <= TOLERANCE]
             clean = sum(float(instance.availability.at[o, t]) * best_yield[o]
                         for o in set(free["origin"]))
             if must_meet > 0 and clean + cap * demand < must_meet * demand - TOLERANCE:
-                findings.append(
+                findings.append((f"exposure {power}",
                     f"in {t} the {power} exposure cap of {_fmt(cap, '%')} leaves at most "
                     f"{clean + cap * demand:,.0f} t: {clean:,.0f} t of supply {power} cannot "
                     f"touch plus {_fmt(cap, '%')} of demand, below the "
-                    f"{must_meet * demand:,.0f} t that must be met")
+                    f"{must_meet * demand:,.0f} t that must be met"))
     if strategy.stock_target_days > 0:
         first = instance.periods[0]
         target = float(instance.stock_target[first].sum())
@@ -261,10 +271,10 @@ def _presolve_findings(instance: Instance) -> list[str]:
         supply = sum(float(instance.availability.at[o, first]) * best_yield[o]
                      for o in best_yield.index) + strategy.initial_stock_t
         if target + must_meet * demand > supply + TOLERANCE:
-            findings.append(f"in {first} the stockpile target of "
+            findings.append(("stock", f"in {first} the stockpile target of "
                             f"{strategy.stock_target_days:g} days ({target:,.0f} t) plus the "
                             f"{must_meet * demand:,.0f} t of demand that must be met exceed all "
-                            f"supply the routes can reach ({supply:,.0f} t)")
+                            f"supply the routes can reach ({supply:,.0f} t)"))
     return findings
 
 

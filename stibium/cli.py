@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from stibium import cli_sweeps
+
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
 
 
@@ -43,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                          default=["naive-diversified", "dependency-aware"],
                          help="strategy names or files (default: the headline pair)")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
+    compare.add_argument("--csv", metavar="FILE", help="also write the KPI table as CSV")
+    compare.add_argument("--xlsx", metavar="FILE",
+                         help="also write KPIs and the plan diff as an xlsx workbook")
 
     stress = sub.add_parser("stress", help="replay a plan against a named event or a custom "
                                            "availability per country")
@@ -67,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-data", help="validate a data directory and list its estimates")
     _data_option(check)
+    cli_sweeps.add_parsers(sub, _data_option)
+
+    app = sub.add_parser("app", help="start the Streamlit app on the shipped data")
+    app.add_argument("--port", type=int, default=None, help="port (default 8501)")
 
     _add_runs_parser(sub)
     return parser
@@ -83,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # The reader went away (e.g. `stibium solve | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except StibiumInputError as exc:
         print(f"stibium: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -105,24 +118,29 @@ def cmd_solve(args: argparse.Namespace) -> int:
     saving = _prepare_saving(args)
     result = solve(dataset, strategy)
     if args.scenarios_csv and result.is_optimal:
-        _write_csv(result.scenarios, args.scenarios_csv)
+        _export(write_csv_of(result.scenarios), args.scenarios_csv)
     saved = _save_and_bundle(saving, result, dataset, strategy)
     if args.json:
         print(json.dumps({**result.to_dict(), **saved}, ensure_ascii=False))
     else:
         print(format_result(result, strategy.description))
+    if not result.is_optimal:
+        print(f"stibium: {result.message}", file=sys.stderr)
     return EXIT_OK if result.is_optimal else EXIT_NO_PLAN
 
 
-def _write_csv(frame: Any, path: str) -> None:
-    """Write atomically, so an interrupted run never leaves half a file behind."""
+def write_csv_of(frame: Any) -> Any:
+    from stibium.model.export import write_csv
+
+    return lambda path: write_csv(frame, path)
+
+
+def _export(writer: Any, path: str) -> None:
+    """Run an (atomic, escaping) writer; a path that cannot be written is bad input."""
     from stibium.model.errors import StibiumInputError
 
-    target = os.path.abspath(path)
-    temporary = f"{target}.partial"
     try:
-        frame.to_csv(temporary, index=False)
-        os.replace(temporary, target)
+        writer(path)
     except OSError as exc:
         raise StibiumInputError(f"{path}: cannot be written ({exc.strerror})") from None
 
@@ -174,12 +192,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.data)
     strategies = [load_strategy(name) for name in args.strategies]
-    table, _ = compare(dataset, strategies)
+    from stibium.model.compare import plan_diff
+    from stibium.model.export import write_workbook
+
+    table, results = compare(dataset, strategies)
+    diff = plan_diff(results)
+    if args.csv:
+        _export(write_csv_of(table), args.csv)
+    if args.xlsx:
+        _export(lambda path: write_workbook({"kpis": table, "plan_diff": diff}, path), args.xlsx)
     if args.json:
-        print(json.dumps({"strategies": _records(table)}, ensure_ascii=False))
+        print(json.dumps({"strategies": _records(table), "plan_diff": _records(diff)},
+                         ensure_ascii=False))
     else:
         print(format_comparison(table))
+        if len(results) > 1:
+            print("\nPlan differences (tonnes bought per route and year; only what differs):")
+            with _pandas_display():
+                print(diff.round(0).to_string(index=False) if not diff.empty
+                      else "  (the plans are the same)")
     return EXIT_OK if (table["status"] == "optimal").all() else EXIT_NO_PLAN
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from stibium.ui.launch import launch
+
+    return launch(port=args.port)
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
@@ -395,6 +433,8 @@ RUNS_COMMANDS = {"list": cmd_runs_list, "show": cmd_runs_show, "delete": cmd_run
 COMMANDS = {"solve": cmd_solve, "compare": cmd_compare, "stress": cmd_stress,
             "strategies": cmd_strategies, "check-data": cmd_check_data}
 COMMANDS["runs"] = cmd_runs
+COMMANDS.update(cli_sweeps.COMMANDS)
+COMMANDS["app"] = cmd_app
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -422,7 +462,17 @@ def format_result(result: Any, description: str = "") -> str:
     lines = [f"Strategy: {result.strategy}" + (f" — {description}" if description else ""),
              f"Status:   {result.status}"]
     if not result.is_optimal:
-        lines.append(result.message)
+        diagnosis = getattr(result, "diagnosis", None) or {}
+        if diagnosis:
+            lines.append(diagnosis["summary"])
+            lines += [f"  check: {finding}" for finding in diagnosis["findings"]]
+            if diagnosis["relaxation"]:
+                lines.append("  least change that makes it feasible: "
+                             + "; ".join(r["text"] for r in diagnosis["relaxation"]))
+            if diagnosis["conflict"]:
+                lines.append("  these cannot all hold: " + "; ".join(diagnosis["conflict"]))
+        else:
+            lines.append(result.message)
         return "\n".join(lines)
     m = result.metrics
     lines += [

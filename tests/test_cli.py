@@ -119,3 +119,52 @@ def test_strategies_lists_descriptions(capsys):
 def test_check_data_lists_estimates(capsys):
     assert main(["check-data"]) == 0
     assert "estimated values" in capsys.readouterr().out
+
+
+def test_no_feasible_plan_exits_3_with_the_explanation(tmp_path: Path):
+    path = tmp_path / "hard.toml"
+    path.write_text('name = "hard"\nmax_unmet_share = 0.0\n[caps.exposure]\nChina = 0.1\n')
+    completed = run("solve", "--strategy", str(path))
+    assert completed.returncode == 3
+    assert "no feasible plan: raise" in completed.stdout
+    assert completed.stderr.strip().startswith("stibium: no feasible plan: raise")
+    assert completed.stderr.strip().count("\n") == 0
+
+
+def test_frontier_cli_json(toy_dir: Path):
+    strategy = toy_dir.parent / "toy.toml"
+    strategy.write_text('name = "toy"\nexposure_mode = "naive"\n')
+    completed = run("frontier", "--data", str(toy_dir), "--strategy", str(strategy), "--risk",
+                    "exposure:P", "--limits", "1,0.2,0", "--json")
+    assert completed.returncode == 0, completed.stderr
+    payload = json.loads(completed.stdout)
+    objectives = [p["objective"] for p in payload["points"]]
+    # Unit costs: B→HP 100 (naively exposed), B→HA 105: 1000, 2·100 + 8·105, 10·105.
+    assert objectives == pytest.approx([1000.0, 1040.0, 1050.0])
+    assert all(p["plan"] for p in payload["points"])
+    bad = run("frontier", "--data", str(toy_dir), "--strategy", str(strategy), "--risk", "x")
+    assert bad.returncode == 2 and "use cvar" in bad.stderr
+
+
+def test_sensitivity_cli_json(toy_dir: Path):
+    strategy = toy_dir.parent / "toy.toml"
+    strategy.write_text('name = "toy"\n')
+    completed = run("sensitivity", "--data", str(toy_dir), "--strategy", str(strategy), "--json")
+    assert completed.returncode == 0, completed.stderr
+    payload = json.loads(completed.stdout)
+    assert payload["base_cost"] == pytest.approx(1000.0)
+    assert payload["parameters"] == []  # the toy data has no estimates
+
+
+def test_compare_exports_csv_and_xlsx(tmp_path: Path, capsys):
+    from stibium.model.export import read_workbook
+
+    csv_path, xlsx_path = tmp_path / "kpis.csv", tmp_path / "kpis.xlsx"
+    assert main(["compare", "cheapest", "min-cvar", "--csv", str(csv_path), "--xlsx",
+                 str(xlsx_path)]) == 0
+    assert "Plan differences" in capsys.readouterr().out
+    assert "total_cost_usd" in csv_path.read_text().splitlines()[0]
+    sheets = read_workbook(xlsx_path)
+    assert set(sheets) == {"kpis", "plan_diff"}
+    assert list(sheets["kpis"]["strategy"]) == ["cheapest", "min-cvar"]
+    assert not sheets["plan_diff"].empty
