@@ -198,7 +198,12 @@ def load_dataset(directory: str | Path | None = None) -> Dataset:
         path = folder / spec.file
         if not path.is_file():
             raise DataError(f"{spec.file}: file missing from data directory {folder}")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise DataError(f"{spec.file}: file is {path.stat().st_size / 2**20:,.0f} MiB, "
+                            f"larger than the {MAX_FILE_BYTES // 2**20} MiB a table may be")
         raw = path.read_bytes()
+        if b"\0" in raw:
+            raise DataError(f"{spec.file}: binary data (NUL bytes), not a CSV text file")
         digest.update(name.encode() + b"\0" + raw + b"\0")
         tables[name] = _parse_table(spec, raw)
     _check_references(tables)
@@ -378,8 +383,16 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> None:
                             f"{row['node']!r}")
 
 
+NON_EMPTY = ("countries", "origins", "hubs", "markets", "demand", "prices", "routes", "powers",
+             "parameters")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
 def _check_coverage(tables: dict[str, pd.DataFrame]) -> None:
     """Every origin and hub needs its companion rows; the parameters the model reads exist."""
+    for name in NON_EMPTY:
+        if tables[name].empty:
+            raise DataError(f"{TABLES[name].file}: no rows (the model needs at least one)")
     for table, column, owner in (("exportable", "origin", "origins"),
                                  ("price_factors", "origin", "origins"),
                                  ("hub_yields", "hub", "hubs"), ("hub_fees", "hub", "hubs")):
