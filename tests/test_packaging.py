@@ -18,7 +18,9 @@ def test_wheel_contains_packages_data_and_strategies(tmp_path):
     wheel = next(tmp_path.glob("stibium-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for module in ("stibium/cli.py", "stibium/model/build.py", "stibium/ui/__init__.py",
-                   "stibium/data/README.md", "stibium/data/schema.csv"):
+                   "stibium/ui/app.py", "stibium/ui/views/solution.py",
+                   "stibium/ui/static/world_110m.json", "stibium/data/README.md",
+                   "stibium/data/schema.csv"):
         assert module in names, module
     for spec in TABLES.values():
         assert f"stibium/data/{spec.file}" in names, spec.file
