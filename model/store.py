@@ -366,6 +366,7 @@ def result_from_dict(payload: dict[str, Any]) -> SolveResult:
         timings={k: float(v) for k, v in (payload.get("timings") or {}).items()},
         data_fingerprint=str(payload.get("data_fingerprint") or ""),
         message=str(payload.get("message") or ""),
+        diagnosis=dict(payload.get("diagnosis") or {}),
         **frames,
     )
 

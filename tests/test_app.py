@@ -558,3 +558,19 @@ def test_launch_runs_the_installed_app_with_production_flags(monkeypatch, capsys
     assert args[-2:] == ["--theme.base", "dark"]
     assert "http://localhost:8765" in capsys.readouterr().out
     assert launch.port_is_free(launch.free_port())
+
+
+def test_an_infeasible_strategy_is_explained_on_the_page() -> None:
+    """The same explanation as the CLI: the summary line, then what would make it feasible."""
+    text = b'name = "hard"\nmax_unmet_share = 0.0\n[caps.exposure]\nChina = 0.1\n'
+    expected = solve(load_dataset(), parse_strategy(text.decode(), source="hard.toml")).message
+    assert expected.startswith("no feasible plan: raise")
+    at = new_app()
+    at.file_uploader(key=state.W_TOML_UPLOAD).set_value(("hard.toml", text, "application/toml"))
+    at.run()
+    at = run_form(at)
+    assert not at.exception
+    assert expected in errors(at)
+    at = go(at, "views/solution.py")
+    assert not at.exception
+    assert expected in errors(at)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from stibium.model import Dataset, Strategy
+from stibium.model import Dataset, SolveResult, Strategy
 from stibium.model.errors import StibiumInputError
 from stibium.ui import compute, fmt, share, state
 
@@ -136,3 +136,24 @@ def sidebar_summary() -> None:
             edited = ", ".join(sorted(st.session_state[state.DATA_OVERRIDES]))
             st.caption(f"Edited data tables: {edited}")
 
+
+def show_no_plan(result: SolveResult) -> None:
+    """Why there is no plan, in the strategy's own terms (the CLI prints the same lines)."""
+    diagnosis = result.diagnosis or {}
+    st.error(result.message or f"No optimal plan ({result.status}).")
+    if not diagnosis:
+        return
+    for finding in diagnosis.get("findings", []):
+        st.markdown(fmt.md(f"- check: {finding}"))
+    relaxation = diagnosis.get("relaxation", [])
+    if relaxation:
+        st.markdown(fmt.md("**Least change that makes it feasible:** "
+                           + "; ".join(r["text"] for r in relaxation)))
+    alternatives = diagnosis.get("alternatives", [])
+    if len(alternatives) > 1:
+        st.markdown(fmt.md("**Or, moving one limit alone:** "
+                           + "; or ".join(r["text"] for r in alternatives)))
+    if diagnosis.get("conflict"):
+        with st.expander("These limits cannot all hold"):
+            for item in diagnosis["conflict"]:
+                st.markdown(fmt.md(f"- {item}"))

@@ -237,7 +237,7 @@ def render() -> None:
     st.caption(f"Strategy **{strategy.name}** ({strategy.exposure_mode})"
                + (f": {strategy.description}" if strategy.description else ""))
     if not result.is_optimal:
-        st.warning(f"No optimal plan: {result.message}")
+        common.show_no_plan(result)
         return
     previous = st.session_state[state.PREVIOUS_RUN]
     kpis(result, previous.result if previous is not None else None)

@@ -71,7 +71,7 @@ def toml_upload() -> None:
 def run_summary(run: state.Run) -> None:
     result = run.result
     if not result.is_optimal:
-        st.warning(f"'{result.strategy}': {result.message}")
+        common.show_no_plan(result)
         return
     m = result.metrics
     st.success(fmt.md(f"Solved '{result.strategy}': total cost "
