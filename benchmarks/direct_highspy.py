@@ -11,19 +11,23 @@ Column layout (each block contiguous, row-major in the order of its indices)::
     buy[r, t]                        R·T
     stock[m, t], unmet[m, t]         M·T each
     hold[k, m, t], spot[k, m, t], short[k, m, t]      K·M·T each   (with scenarios)
+    arrivals[m, t]                                    M·T          ("aggregated" only)
     cvar_shortfall_eta, cvar_shortfall_z[k]          1 + K         (when used)
+    first_stage_cost_value                            1            ("aggregated", cost CVaR)
     cvar_cost_eta, cvar_cost_z[k]                    1 + K         (when used)
 
 Rows, one block per constraint family of build.py, in the same sense::
 
     origin_availability[o, t]  hub_capacity[h, t]  demand_balance[m, t]  stock_target[m, t]
     origin_share / hub_share / country_share[node, m, t]  risk_budget[m, t]
-    exposure_cap[p, m, t]  scenario_balance[k, m, t]  cvar_*_excess[k]  cvar_*_limit
+    exposure_cap[p, m, t]  (arrivals_definition[m, t])  scenario_balance[k, m, t]
+    cvar_*_excess[k]  cvar_*_limit  (first_stage_cost_definition)
 
-Usage::
+Usage (from the benchmarks folder, or with it on ``sys.path``)::
 
-    from benchmarks.direct_highspy import solve_direct
-    objective, build_s, solve_s = solve_direct(instance)
+    from direct_highspy import solve_direct
+    objective, build_s, solve_s = solve_direct(instance)                 # plain
+    objective, build_s, solve_s = solve_direct(instance, "aggregated")
 """
 
 from __future__ import annotations
@@ -131,17 +135,27 @@ class _Assembler:
 FORMULATIONS = ("plain", "aggregated")
 
 
-def assemble(instance, formulation: str = "plain") -> DirectLP:
+def assemble(instance, formulation: str = "plain", bounded: bool | None = None) -> DirectLP:
     """The full LP of ``build_model(instance)`` as a HighsLp, with its block layout.
 
-    ``plain`` is the formulation of build.py as committed (each scenario row sums the
+    ``plain`` is build.py's formulation up to commit 2f4774a (each scenario row sums the
     surviving deliveries route by route; each cost-CVaR row repeats the first-stage cost).
-    ``aggregated`` is the equivalent one with two helper variables, matching the faster
-    build.py: ``arrivals[m, t] = Σ_r yield_r · buy[r, t]`` (row ``arrivals_definition``) enters
-    every scenario row, minus ``(1 − survival) · yield · buy`` for the routes the scenario cuts
-    once disrupted; ``first_stage_cost_value`` (row ``first_stage_cost_definition``) stands
-    for the first-stage cost in the cost-CVaR rows. Both have the same optimum.
+    ``aggregated`` is the equivalent one with two helper variables that build.py uses from
+    commit e0ed301 on: ``arrivals[m, t] = Σ_r yield_r · buy[r, t]`` (row
+    ``arrivals_definition``) enters every scenario row, minus ``(1 − survival) · yield · buy``
+    for the routes the scenario cuts once disrupted; ``first_stage_cost_value`` (row
+    ``first_stage_cost_definition``) stands for the first-stage cost in the cost-CVaR rows,
+    and spot/short terms of variables fixed at 0 are left out of the loss rows. Both have the
+    same optimum; ``aggregated`` reproduces e0ed301's row, column and nonzero counts exactly.
+
+    ``bounded`` adds what build.py has from commit e4cd368 on: ``unmet[m, t] ≤ demand``, the
+    rows ``unmet_limit[m, t]: unmet ≤ max_unmet_share · demand`` when the strategy sets that
+    share, and ``short[k, m, t] ≤ demand`` once disrupted (before: no upper bound). ``None``
+    (default) decides by the Strategy: True when it has the field ``max_unmet_share``, which
+    came with those bounds.
     """
+    if bounded is None:
+        bounded = hasattr(instance.strategy, "max_unmet_share")
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r} (known: {FORMULATIONS})")
     strategy = instance.strategy
@@ -167,7 +181,8 @@ def assemble(instance, formulation: str = "plain") -> DirectLP:
         buy_cost += strategy.risk_price_usd_per_t * (risk * yields)[:, None]
     BUY = a.cols("buy", R * T, cost=buy_cost.ravel())
     STOCK = a.cols("stock", M * T, cost=instance.holding_cost)
-    UNMET = a.cols("unmet", M * T, cost=instance.unmet_penalty)
+    UNMET = a.cols("unmet", M * T, cost=instance.unmet_penalty,
+                   upper=demand.ravel() if bounded else INF)
 
     # (r, t) pairs, row-major: the buy column of route r in period t is BUY + r·T + t.
     r_rt = np.repeat(np.arange(R), T)
@@ -194,6 +209,10 @@ def assemble(instance, formulation: str = "plain") -> DirectLP:
     a.add(start + mt, UNMET + mt, 1.0)
     later = mt[(mt % T) > 0]
     a.add(start + later, STOCK + later - 1, 1.0)
+    max_unmet_share = getattr(strategy, "max_unmet_share", None)
+    if bounded and max_unmet_share is not None:
+        start = a.block("unmet_limit", M * T, upper=(max_unmet_share * demand).ravel())
+        a.add(start + mt, UNMET + mt, 1.0)
     if strategy.stock_target_days > 0:
         target = instance.stock_target.loc[markets, periods].to_numpy(dtype=float)
         start = a.block("stock_target", M * T, lower=target.ravel())
@@ -256,13 +275,15 @@ def assemble(instance, formulation: str = "plain") -> DirectLP:
     recourse = instance.recourse
     if recourse is not None:
         _assemble_recourse(a, instance, recourse, BUY, STOCK, UNMET, unit_cost, route_market,
-                           yields, demand, rhs, aggregated=formulation == "aggregated")
+                           yields, demand, rhs, aggregated=formulation == "aggregated",
+                           bounded=bounded)
     return a.finish()
 
 
 def _assemble_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int, UNMET: int,
                        unit_cost: np.ndarray, route_market: np.ndarray, yields: np.ndarray,
-                       demand: np.ndarray, rhs: np.ndarray, aggregated: bool) -> None:
+                       demand: np.ndarray, rhs: np.ndarray, aggregated: bool,
+                       bounded: bool) -> None:
     strategy = instance.strategy
     routes = instance.routes
     periods = list(instance.periods)
@@ -286,7 +307,8 @@ def _assemble_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int, 
                   upper=np.where(disrupted_kmt, spot_limit[None, :, :], 0.0))
     SHORT = a.cols("short", n,
                    cost=np.broadcast_to((probability * penalty)[:, None, None], (K, M, T)),
-                   upper=np.where(disrupted_kmt, INF, 0.0))
+                   upper=np.where(disrupted_kmt, demand[None, :, :] if bounded else INF,
+                                  0.0))
 
     mt = np.arange(M * T)
     if aggregated:
@@ -377,9 +399,10 @@ def _assemble_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int, 
         ])
 
 
-def build_direct(instance, formulation: str = "plain") -> highspy.HighsLp:
+def build_direct(instance, formulation: str = "plain", bounded: bool | None = None
+                 ) -> highspy.HighsLp:
     """The HighsLp of ``build_model(instance)`` (no Pyomo involved)."""
-    return assemble(instance, formulation).lp
+    return assemble(instance, formulation, bounded).lp
 
 
 def quiet_highs() -> highspy.Highs:
@@ -398,30 +421,48 @@ class DirectResult:
     direct: DirectLP
     col_value: np.ndarray
     row_dual: np.ndarray
+    build_cpu_seconds: float = 0.0  # process_time: CPU of all threads of this process
+    solve_cpu_seconds: float = 0.0
+    iterations: int = 0  # simplex + IPM iterations: the solver's work, free of timing noise
 
 
-def solve_direct_full(instance, formulation: str = "plain") -> DirectResult:
-    """Assemble (arrays + passModel) and solve (run + read the solution), timing both."""
-    t0 = time.perf_counter()
-    direct = assemble(instance, formulation)
+def solve_direct_full(instance, formulation: str = "plain", options=None,
+                      bounded: bool | None = None) -> DirectResult:
+    """Assemble (arrays + passModel) and solve (run + read the solution), timing both.
+
+    ``options``: a ``HighsOptions`` (e.g. copied from the HiGHS that `solve_model` used, so
+    that both sides run the same algorithm) or a dict of option values; default: HiGHS's
+    defaults, silent.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
+    direct = assemble(instance, formulation, bounded)
     highs = quiet_highs()
+    if isinstance(options, dict):
+        for name, value in options.items():
+            highs.setOptionValue(name, value)
+    elif options is not None:
+        highs.passOptions(options)
     highs.passModel(direct.lp)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     highs.run()
     status = highs.getModelStatus()
     solution = highs.getSolution()
     col_value = np.asarray(solution.col_value)
     row_dual = np.asarray(solution.row_dual)
-    objective = float(highs.getInfo().objective_function_value)
-    t2 = time.perf_counter()
+    info = highs.getInfo()
+    objective = float(info.objective_function_value)
+    t2, c2 = time.perf_counter(), time.process_time()
     return DirectResult(objective=objective, build_seconds=t1 - t0, solve_seconds=t2 - t1,
                         status=highs.modelStatusToString(status), direct=direct,
-                        col_value=col_value, row_dual=row_dual)
+                        col_value=col_value, row_dual=row_dual, build_cpu_seconds=c1 - c0,
+                        solve_cpu_seconds=c2 - c1,
+                        iterations=int(info.simplex_iteration_count + info.ipm_iteration_count))
 
 
-def solve_direct(instance, formulation: str = "plain") -> tuple[float, float, float]:
+def solve_direct(instance, formulation: str = "plain", options=None,
+                 bounded: bool | None = None) -> tuple[float, float, float]:
     """(objective, build seconds, solve seconds); raises if HiGHS does not reach optimality."""
-    result = solve_direct_full(instance, formulation)
+    result = solve_direct_full(instance, formulation, options, bounded)
     if result.status != "Optimal":
         raise RuntimeError(f"direct LP not optimal: {result.status}")
     return result.objective, result.build_seconds, result.solve_seconds

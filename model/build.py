@@ -33,6 +33,7 @@ shortfall at the penalty).
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 
 import numpy as np
@@ -44,6 +45,19 @@ from .instance import Instance, Recourse
 
 def build_model(instance: Instance) -> pyo.ConcreteModel:
     """The Pyomo model for one instance (not solved)."""
+    # Building creates hundreds of thousands of expression objects that are all kept, so the
+    # cyclic garbage collector only costs time here (measured: 3x the build time at 10,000
+    # scenarios); it is switched back on afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_model(instance)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_model(instance: Instance) -> pyo.ConcreteModel:
     model = pyo.ConcreteModel(name="stibium")
     model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     define_sets(model, instance)
