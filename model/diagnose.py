@@ -302,13 +302,11 @@ def _cvar_findings(instance: Instance, dataset: Dataset) -> list[str]:
 def _physical_conflict(instance: Instance) -> list[str]:
     """The supplies, capacities and demands in HiGHS's irreducible infeasible subset: the
     facts that the conflicting limits collide with (small models only: IIS is costly)."""
-    from .solve import quiet_highs, standard_form_lp
+    from .solve import highs_for, standard_form_lp
 
-    model = build_model(instance)
-    form, lp = standard_form_lp(model)
-    highs = quiet_highs()
+    form, lp = standard_form_lp(build_model(instance))
+    highs = highs_for(lp)
     highs.setOptionValue("iis_strategy", IIS_FROM_LP_IRREDUCIBLE)
-    highs.passModel(lp)
     highs.run()
     try:
         _, iis = highs.getIis()

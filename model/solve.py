@@ -167,10 +167,7 @@ class PersistentModel:
 
     def _hand_over(self) -> None:
         self._form, lp = standard_form_lp(self.model)
-        self._highs = quiet_highs()
-        if lp.num_row_ > IPM_ROW_THRESHOLD:
-            self._highs.setOptionValue("solver", "ipm")
-        self._highs.passModel(lp)
+        self._highs = highs_for(lp)
         for position, row in enumerate(self._form.rows):
             if row.bound_type == 1:
                 self._rows_of.setdefault(row.constraint, []).append(position)
@@ -300,10 +297,20 @@ def quiet_highs() -> Any:
 
 def standard_form_lp(model: pyo.ConcreteModel) -> tuple[Any, Any]:
     """The model as Pyomo's standard form (rows keep their constraint) and a `HighsLp`."""
-    import highspy
+    form = compile_standard_form(model)
+    return form, highs_lp(form)
+
+
+def compile_standard_form(model: pyo.ConcreteModel) -> Any:
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-    form = LinearStandardFormCompiler().write(model, mixed_form=True)
+    return LinearStandardFormCompiler().write(model, mixed_form=True)
+
+
+def highs_lp(form: Any) -> Any:
+    """Pyomo's standard form as HiGHS's column-wise arrays."""
+    import highspy
+
     columns, rows = form.columns, form.rows
     matrix = form.A.tocsc()
     lp = highspy.HighsLp()
@@ -323,7 +330,18 @@ def standard_form_lp(model: pyo.ConcreteModel) -> tuple[Any, Any]:
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
     lp.a_matrix_.value_ = matrix.data.astype(float)
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(columns), len(rows)
-    return form, lp
+    return lp
+
+
+def highs_for(lp: Any) -> Any:
+    """A silent HiGHS holding `lp`, with the solver chosen for its size."""
+    highs = quiet_highs()
+    if lp.num_row_ > IPM_ROW_THRESHOLD:
+        # Measured on the sampled two-stage model: at ~70,000 rows the interior-point method
+        # (with crossover, so duals stay exact) takes half the dual simplex's time.
+        highs.setOptionValue("solver", "ipm")
+    highs.passModel(lp)
+    return highs
 
 
 def load_solution(model: pyo.ConcreteModel, form: Any, solution: Any) -> None:
@@ -338,14 +356,9 @@ def load_solution(model: pyo.ConcreteModel, form: Any, solution: Any) -> None:
 
 def _solve_standard_form(model: pyo.ConcreteModel, time_limit: float | None) -> str:
     form, lp = standard_form_lp(model)
-    highs = quiet_highs()
-    if lp.num_row_ > IPM_ROW_THRESHOLD:
-        # Measured on the sampled two-stage model: at ~70,000 rows the interior-point method
-        # (with crossover, so duals stay exact) takes half the dual simplex's time.
-        highs.setOptionValue("solver", "ipm")
+    highs = highs_for(lp)
     if time_limit is not None:
         highs.setOptionValue("time_limit", float(time_limit))
-    highs.passModel(lp)
     highs.run()
     status = HIGHS_STATUS.get(highs.getModelStatus().name, "error")
     if status == "optimal":
