@@ -1,7 +1,7 @@
 """Time the two-stage (scenario + CVaR) model through Pyomo against the same LP built directly.
 
 Run: python benchmarks/bench_two_stage.py [--samples 1000 10000] [--years 10] [--repeat 1]
-                                          [--formulation auto|plain|aggregated|both]
+                                          [--formulation auto|both|plain|aggregated|trimmed]
                                           [--skip-checks] [--json FILE]
 
 First a correctness check: for the shipped strategies (cheapest, naive-diversified,
@@ -61,7 +61,7 @@ from stibium.model.build import build_model
 from stibium.model.solve import solve_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from direct_highspy import solve_direct_full  # noqa: E402
+from direct_highspy import FORMULATIONS, open_cells, solve_direct_full  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TOLERANCE = 1e-6
@@ -96,15 +96,18 @@ def model_state() -> str:
 
 
 def formulations_for(model: pyo.ConcreteModel, choice: str) -> list[str]:
-    matched = "aggregated" if hasattr(model, "arrivals") else "plain"
+    matched = matched_formulation(model)
     if choice == "auto":
         return [matched]
     if choice == "both":
-        return [matched, "plain" if matched == "aggregated" else "aggregated"]
+        return [matched] + [f for f in FORMULATIONS if f != matched]
     return [choice]
 
 
 def matched_formulation(model: pyo.ConcreteModel) -> str:
+    """The direct LP with the same rows, columns and nonzeros as this Pyomo model."""
+    if hasattr(model, "OPEN"):
+        return "trimmed"
     return "aggregated" if hasattr(model, "arrivals") else "plain"
 
 
@@ -124,7 +127,12 @@ def shortfall_cvar(direct_result, instance) -> float:
     planned = float(values[start:start + count].sum())
     start, count = layout["short"]
     K = len(instance.recourse.scenarios)
-    losses = planned + values[start:start + count].reshape(K, -1).sum(axis=1)
+    if count == K * len(instance.markets) * len(instance.periods):
+        losses = planned + values[start:start + count].reshape(K, -1).sum(axis=1)
+    else:  # trimmed: short exists from each scenario's onset on
+        scenario_of_cell = open_cells(instance.recourse, len(instance.markets))[0]
+        losses = planned + np.bincount(scenario_of_cell, weights=values[start:start + count],
+                                       minlength=K)
     probability = np.asarray(instance.recourse.probability, dtype=float)
     tail, taken, total = 1.0 - instance.cvar_beta, 0.0, 0.0
     for k in np.argsort(-losses, kind="stable"):
@@ -377,7 +385,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--formulation", default="auto",
-                        choices=["auto", "plain", "aggregated", "both"])
+                        choices=["auto", "both", *FORMULATIONS])
     parser.add_argument("--skip-checks", action="store_true")
     parser.add_argument("--json", metavar="FILE", help="also write the timings to FILE")
     args = parser.parse_args()

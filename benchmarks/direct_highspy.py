@@ -132,7 +132,7 @@ class _Assembler:
         return DirectLP(lp=lp, columns=self.columns, rows=self.rows, num_nz=int(matrix.nnz))
 
 
-FORMULATIONS = ("plain", "aggregated")
+FORMULATIONS = ("plain", "aggregated", "trimmed")
 
 
 def assemble(instance, formulation: str = "plain", bounded: bool | None = None) -> DirectLP:
@@ -273,7 +273,10 @@ def assemble(instance, formulation: str = "plain", bounded: bool | None = None) 
                   (w * yields)[r_rt[sel]])
 
     recourse = instance.recourse
-    if recourse is not None:
+    if recourse is not None and formulation == "trimmed":
+        _assemble_trimmed_recourse(a, instance, recourse, BUY, STOCK, UNMET, unit_cost,
+                                   route_market, yields, demand)
+    elif recourse is not None:
         _assemble_recourse(a, instance, recourse, BUY, STOCK, UNMET, unit_cost, route_market,
                            yields, demand, rhs, aggregated=formulation == "aggregated",
                            bounded=bounded)
@@ -397,6 +400,120 @@ def _assemble_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int, 
             (SPOT + scenario_mt, spot_cost * spot_open),
             (SHORT + scenario_mt, penalty * short_open),
         ])
+
+
+def open_cells(recourse, markets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (scenario, market, period) cells that have second-stage columns and rows in the
+    ``trimmed`` formulation (from each scenario's onset on), in column order."""
+    disrupted = recourse.disrupted.to_numpy(dtype=bool)
+    K, T = disrupted.shape
+    return np.nonzero(np.broadcast_to(disrupted[:, None, :], (K, markets, T)))
+
+
+def _assemble_trimmed_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int,
+                               UNMET: int, unit_cost: np.ndarray, route_market: np.ndarray,
+                               yields: np.ndarray, demand: np.ndarray) -> None:
+    """The second stage of build.py from the onset-trimmed formulation on: scenario columns
+    and rows exist only from each scenario's onset; the scenario's stock path starts from the
+    planned stock of the period before (``stock[m, s − 1]``, or the initial stock), and the
+    CVaR rows are those of ``aggregated``."""
+    strategy = instance.strategy
+    routes = instance.routes
+    periods = list(instance.periods)
+    markets = instance.markets
+    R, T, M = len(routes), len(periods), len(markets)
+    K = len(recourse.scenarios)
+    probability = np.asarray(recourse.probability, dtype=float)
+    survival = recourse.survival[list(routes.index)].to_numpy(dtype=float)  # K × R
+    disrupted = recourse.disrupted.to_numpy(dtype=bool)  # K × T
+    onset = np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), T)
+    spot_price = recourse.spot_price.to_numpy(dtype=float)  # K × T
+    spot_limit = recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float)  # M × T
+    penalty = float(instance.unmet_penalty)
+    initial = float(strategy.initial_stock_t)
+
+    kk, mm, tt = open_cells(recourse, M)
+    n = len(kk)
+    position = np.full((K, M, T), -1, dtype=np.int64)
+    position[kk, mm, tt] = np.arange(n)
+
+    HOLD = a.cols("hold", n)
+    SPOT = a.cols("spot", n, cost=probability[kk] * spot_price[kk, tt],
+                  upper=spot_limit[mm, tt])
+    SHORT = a.cols("short", n, cost=probability[kk] * penalty, upper=demand[mm, tt])
+    ARRIVALS = a.cols("arrivals", M * T)
+    mt = np.arange(M * T)
+    r_rt = np.repeat(np.arange(R), T)
+    t_rt = np.tile(np.arange(T), R)
+    start = a.block("arrivals_definition", M * T, lower=0.0, upper=0.0)
+    a.add(start + mt, ARRIVALS + mt, 1.0)
+    a.add(start + route_market[r_rt] * T + t_rt, BUY + r_rt * T + t_rt, -yields[r_rt])
+
+    cell = np.arange(n)
+    starts_here = tt == onset[kk]
+    rhs = demand[mm, tt] - np.where(starts_here & (tt == 0), initial, 0.0)
+    start = a.block("scenario_balance", n, lower=rhs)
+    a.add(start + cell, ARRIVALS + mm * T + tt, 1.0)
+    a.add(start + cell, UNMET + mm * T + tt, 1.0)
+    a.add(start + cell, HOLD + cell, -1.0)
+    a.add(start + cell, SPOT + cell, 1.0)
+    a.add(start + cell, SHORT + cell, 1.0)
+    carried = ~starts_here
+    a.add(start + cell[carried], HOLD + position[kk[carried], mm[carried], tt[carried] - 1],
+          1.0)
+    from_plan = starts_here & (tt > 0)
+    a.add(start + cell[from_plan], STOCK + mm[from_plan] * T + tt[from_plan] - 1, 1.0)
+    loss = 1.0 - survival  # K × R
+    hit_k, hit_r = np.nonzero(loss > 0)
+    # Each cut (k, r) enters the rows of r's market in every open period of k.
+    rows = position[hit_k[:, None], route_market[hit_r][:, None], np.arange(T)[None, :]]
+    keep = rows >= 0
+    r_full = np.broadcast_to(hit_r[:, None], rows.shape)[keep]
+    t_full = np.broadcast_to(np.arange(T)[None, :], rows.shape)[keep]
+    values = -(loss[hit_k, hit_r] * yields[hit_r])
+    a.add(start + rows[keep], BUY + r_full * T + t_full,
+          np.broadcast_to(values[:, None], rows.shape)[keep])
+
+    beta = float(instance.cvar_beta)
+    total_demand = float(demand.sum())
+    k_idx = np.arange(K)
+
+    def cvar_block(measure: str, weight: float, limit: float | None,
+                   loss_rows: np.ndarray, loss_cols: np.ndarray, loss_vals: np.ndarray
+                   ) -> None:
+        ETA = a.cols(f"cvar_{measure}_eta", 1, cost=weight, lower=-INF)
+        Z = a.cols(f"cvar_{measure}_z", K, cost=weight * probability / (1.0 - beta))
+        row = a.block(f"cvar_{measure}_excess", K, lower=0.0)  # z + η − loss ≥ 0
+        a.add(row + k_idx, Z + k_idx, 1.0)
+        a.add(row + k_idx, np.full(K, ETA), 1.0)
+        a.add(row + loss_rows, loss_cols, -loss_vals)
+        if limit is not None:
+            row = a.block(f"cvar_{measure}_limit", 1, upper=limit)
+            a.add(np.full(K + 1, row), np.concatenate([[ETA], Z + k_idx]),
+                  np.concatenate([[1.0], probability / (1.0 - beta)]))
+
+    if (strategy.cvar_shortfall_limit is not None
+            or strategy.cvar_shortfall_weight_usd_per_t > 0):
+        limit = (strategy.cvar_shortfall_limit * total_demand
+                 if strategy.cvar_shortfall_limit is not None else None)
+        cvar_block("shortfall", strategy.cvar_shortfall_weight_usd_per_t, limit,
+                   np.concatenate([np.repeat(k_idx, M * T), kk]),
+                   np.concatenate([np.tile(UNMET + mt, K), SHORT + cell]),
+                   np.ones(K * M * T + n))
+    if strategy.cvar_cost_limit_usd is not None or strategy.cvar_cost_weight > 0:
+        first_cols = np.concatenate([BUY + np.arange(R * T), STOCK + mt, UNMET + mt])
+        first_vals = np.concatenate([unit_cost.ravel(), np.full(M * T, instance.holding_cost),
+                                     np.full(M * T, penalty)])
+        VALUE = a.cols("first_stage_cost_value", 1, lower=-INF)
+        row = a.block("first_stage_cost_definition", 1, lower=0.0, upper=0.0)
+        a.add(np.full(len(first_cols) + 1, row), np.concatenate([[VALUE], first_cols]),
+              np.concatenate([[1.0], -first_vals]))
+        spot_open = spot_limit[mm, tt] > 0
+        cvar_block("cost", strategy.cvar_cost_weight, strategy.cvar_cost_limit_usd,
+                   np.concatenate([k_idx, kk[spot_open], kk]),
+                   np.concatenate([np.full(K, VALUE), SPOT + cell[spot_open], SHORT + cell]),
+                   np.concatenate([np.ones(K), spot_price[kk, tt][spot_open],
+                                   np.full(n, penalty)]))
 
 
 def build_direct(instance, formulation: str = "plain", bounded: bool | None = None

@@ -94,18 +94,30 @@ def build_evaluation_model(instance: Instance, recourse: Recourse, buy: dict, st
     survival = recourse.survival[list(routes.index)].to_numpy()
     disrupted = recourse.disrupted.to_numpy()
     arriving = np.zeros((len(recourse.scenarios), len(markets), len(periods)))
+    arriving_full = np.zeros((len(markets), len(periods)))
     for mi, market in enumerate(markets):
         mask = market_of == market
         full = delivered[mask].sum(axis=0)
+        arriving_full[mi] = full
         cut = survival[:, mask] @ delivered[mask]
         arriving[:, mi, :] = np.where(disrupted, cut, full[None, :])
+    # Before any onset everything arrives, so the stock the plan can hold follows from the
+    # deliveries and the planned unmet demand (not from a typed-in stock column).
+    planned_stock = np.zeros((len(markets), len(periods)))
+    level = np.full(len(markets), float(instance.strategy.initial_stock_t))
+    demand = instance.demand.to_numpy()
+    for ti, t in enumerate(periods):
+        planned = np.array([float(unmet.get((market, t), 0.0)) for market in markets])
+        level = np.maximum(level + arriving_full[:, ti] + planned - demand[:, ti], 0.0)
+        planned_stock[:, ti] = level
+    model._planned_stock = planned_stock
     model.unmet = pyo.Param(model.MARKETS, model.PERIODS, within=pyo.Reals,
                             initialize=lambda m, market, t: float(unmet.get((market, t), 0.0)))
     cost = sum(float(instance.unit_cost.at[r, t]) * q for (r, t), q in buy.items()) \
         + instance.holding_cost * sum(stock.values()) \
         + instance.unmet_penalty * sum(unmet.values())
     model.first_stage_cost = pyo.Expression(expr=float(cost))
-    define_recourse(model, instance, recourse, arriving=arriving)
+    define_recourse(model, instance, recourse, arriving=arriving, planned_stock=planned_stock)
     model.total_cost = pyo.Objective(expr=model.expected_recourse, sense=pyo.minimize)
     return model
 
@@ -279,39 +291,50 @@ def _linear(terms: list[tuple[float, pyo.Var]], constant: float = 0.0):
 
 
 def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Recourse,
-                    arriving: np.ndarray | None = None) -> None:
-    """Per scenario: surviving deliveries, a scenario stock path, spot buys and shortfall.
+                    arriving: np.ndarray | None = None,
+                    planned_stock: np.ndarray | None = None) -> None:
+    """Per scenario, from its onset on: surviving deliveries, a scenario stock path, spot
+    buys and shortfall.
 
-    The scenario's stock ``hold[k, m, t]`` starts from the initial stock and is fed by what
-    actually arrives, so a stockpile built before the onset can be drawn after it.
+    Before its onset a scenario cannot be told apart from the others (non-anticipativity):
+    nothing is bought on the spot market, nothing goes short beyond the plan, and the best
+    the scenario can hold is the planned stock. So a scenario has rows and columns only from
+    its onset ``s``; its stock path starts from the planned ``stock[m, s − 1]`` (the initial
+    stock when ``s`` is the first period), which a stockpile built before the onset feeds.
+    This is the same optimum as carrying every scenario through every period (the scenario
+    stock can never exceed the planned one before the onset, and more stock is never worse),
+    with about half the rows when onsets spread over the horizon, and none for the
+    no-disruption scenario.
+
     Deliveries enter every scenario row through one aggregate ``arrivals[m, t]`` minus what the
-    scenario cuts, so rows before the onset, and rows of events that spare most routes, stay
-    short. ``arriving`` (scenario × market × period tonnes) replaces the deliveries when the
-    first stage is fixed.
+    scenario cuts, so rows of events that spare most routes stay short. With a fixed first
+    stage, ``arriving`` (scenario × market × period tonnes) replaces the deliveries and
+    ``planned_stock`` (market × period) the planned stock.
     """
     periods = list(instance.periods)
     markets = instance.markets
     scenarios = list(range(len(recourse.scenarios)))
     model.SCENARIOS = pyo.Set(initialize=scenarios, ordered=True)
     disrupted = recourse.disrupted.to_numpy()
+    onset = np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), len(periods))
     spot_limit = recourse.spot_limit.to_numpy()
     demand = instance.demand.to_numpy()
     initial = instance.strategy.initial_stock_t
-    index = [(k, market, t) for k in scenarios for market in markets for t in periods]
     market_position = {market: i for i, market in enumerate(markets)}
     period_position = {t: i for i, t in enumerate(periods)}
-    # Before its onset a scenario cannot be told apart from the others, so nothing is bought
-    # on the spot market and nothing goes short beyond the plan (non-anticipativity).
-    spot_upper = {(k, market, t): float(spot_limit[mi, ti]) if disrupted[k, ti] else 0.0
-                  for k in scenarios for mi, market in enumerate(markets)
-                  for ti, t in enumerate(periods)}
-    model.hold = pyo.Var(index, domain=pyo.NonNegativeReals)
-    model.spot = pyo.Var(index, domain=pyo.NonNegativeReals,
-                         bounds=lambda m, k, market, t: (0.0, spot_upper[k, market, t]))
-    model.short = pyo.Var(index, domain=pyo.NonNegativeReals,
+    open_cells = [(k, market, t) for k in scenarios for market in markets
+                  for t in periods[onset[k]:]]
+    model.OPEN = pyo.Set(initialize=open_cells, dimen=3, ordered=True)
+    cell_of_scenario: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+    for cell in open_cells:
+        cell_of_scenario[cell[0]].append(cell)
+    model.hold = pyo.Var(model.OPEN, domain=pyo.NonNegativeReals)
+    model.spot = pyo.Var(model.OPEN, domain=pyo.NonNegativeReals,
+                         bounds=lambda m, k, market, t: (
+                             0.0, float(spot_limit[market_position[market], period_position[t]])))
+    model.short = pyo.Var(model.OPEN, domain=pyo.NonNegativeReals,
                           bounds=lambda m, k, market, t: (
-                              0.0, float(demand[market_position[market], period_position[t]])
-                              if disrupted[k, period_position[t]] else 0.0))
+                              0.0, float(demand[market_position[market], period_position[t]])))
 
     if arriving is None:
         routes = instance.routes
@@ -326,41 +349,46 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Reco
                 [(1.0, m.arrivals[market, t])]
                 + [(-float(yields[i]), m.buy[route_names[i], t])
                    for i in np.flatnonzero(market_of == market)]) == 0.0)
-        hit_routes = {(k, market): [i for i in np.flatnonzero((market_of == market)
-                                                               & (loss[k] > 0))]
-                      for k in scenarios for market in markets}
+        cuts = {}
+        for market in markets:
+            in_market = market_of == market
+            for k in scenarios:
+                hit = np.flatnonzero(in_market & (loss[k] > 0))
+                cuts[k, market] = [(-float(loss[k, i] * yields[i]), route_names[i])
+                                   for i in hit]
 
     def balance_rule(m, k, market, t):
         mi, ti = market_position[market], period_position[t]
         terms = [(-1.0, m.hold[k, market, t]), (1.0, m.spot[k, market, t]),
                  (1.0, m.short[k, market, t])]
         right = float(demand[mi, ti])
-        if ti > 0:
+        if ti > onset[k]:
             terms.append((1.0, m.hold[k, market, periods[ti - 1]]))
-        else:
+        elif ti == 0:
             right -= initial
+        elif arriving is None:
+            terms.append((1.0, m.stock[market, periods[ti - 1]]))
+        else:
+            right -= float(planned_stock[mi, ti - 1])
         if arriving is None:
             terms += [(1.0, m.arrivals[market, t]), (1.0, m.unmet[market, t])]
-            if disrupted[k, ti]:
-                terms += [(-float(loss[k, i] * yields[i]), m.buy[route_names[i], t])
-                          for i in hit_routes[(k, market)]]
+            terms += [(coefficient, m.buy[route, t]) for coefficient, route in cuts[k, market]]
         else:
             right -= float(arriving[k, mi, ti]) + float(pyo.value(m.unmet[market, t]))
         return _linear(terms) >= right
 
-    model.scenario_balance = pyo.Constraint(index, rule=balance_rule)
+    model.scenario_balance = pyo.Constraint(model.OPEN, rule=balance_rule)
     spot_price = recourse.spot_price.to_numpy()
     penalty = instance.unmet_penalty
     probability = recourse.probability
 
     def recourse_terms(m, k, weight: float = 1.0) -> list[tuple[float, pyo.Var]]:
         terms = []
-        for market in markets:
-            for ti, t in enumerate(periods):
-                if spot_upper[k, market, t] > 0:
-                    terms.append((weight * float(spot_price[k, ti]), m.spot[k, market, t]))
-                if disrupted[k, ti]:
-                    terms.append((weight * penalty, m.short[k, market, t]))
+        for _, market, t in cell_of_scenario[k]:
+            if m.spot[k, market, t].ub > 0:
+                terms.append((weight * float(spot_price[k, period_position[t]]),
+                              m.spot[k, market, t]))
+            terms.append((weight * penalty, m.short[k, market, t]))
         return terms
 
     model.recourse_cost = pyo.Expression(model.SCENARIOS,
@@ -368,8 +396,7 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Reco
     planned_unmet = sum(pyo.value(model.unmet[market, t]) if arriving is not None
                         else model.unmet[market, t] for market in markets for t in periods)
     model.shortfall_loss = pyo.Expression(model.SCENARIOS, rule=lambda m, k: _linear(
-        [(1.0, m.short[k, market, t]) for market in markets for t in periods
-         if disrupted[k, period_position[t]]]) + planned_unmet)
+        [(1.0, m.short[cell]) for cell in cell_of_scenario[k]]) + planned_unmet)
     model.expected_recourse = pyo.Expression(expr=_linear(
         [term for k in scenarios for term in recourse_terms(model, k, float(probability[k]))]))
 

@@ -69,12 +69,28 @@ def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recour
     periods, markets = list(instance.periods), instance.markets
     shape = (len(recourse.scenarios), len(markets), len(periods))
 
-    def values(variable: pyo.Var) -> np.ndarray:
-        flat = [variable[k, market, t].value or 0.0 for k in range(shape[0])
-                for market in markets for t in periods]
-        return np.maximum(np.array(flat, dtype=float).reshape(shape), 0.0)
+    open_cells = list(model.OPEN)
+    k_of = np.array([cell[0] for cell in open_cells], dtype=int)
+    market_index = {market: i for i, market in enumerate(markets)}
+    period_index = {t: i for i, t in enumerate(periods)}
+    m_of = np.array([market_index[cell[1]] for cell in open_cells], dtype=int)
+    t_of = np.array([period_index[cell[2]] for cell in open_cells], dtype=int)
 
-    held, spot, short = values(model.hold), values(model.spot), values(model.short)
+    def values(variable: pyo.Var, before_onset: np.ndarray | float) -> np.ndarray:
+        """Scenario × market × period; the variable exists from each scenario's onset on."""
+        full = np.empty(shape)
+        full[...] = before_onset
+        full[k_of, m_of, t_of] = [variable[cell].value or 0.0 for cell in open_cells]
+        return np.maximum(full, 0.0)
+
+    # Before its onset a scenario holds the planned stock (see build.define_recourse).
+    if isinstance(getattr(model, "stock", None), pyo.Var):
+        planned_stock = np.array([[float(model.stock[market, t].value or 0.0) for t in periods]
+                                  for market in markets])
+    else:
+        planned_stock = model._planned_stock
+    held = values(model.hold, planned_stock[None, :, :])
+    spot, short = values(model.spot, 0.0), values(model.short, 0.0)
     planned_unmet = np.array([[max(float(pyo.value(model.unmet[market, t])), 0.0)
                                for t in periods] for market in markets])
     opening = np.concatenate([np.full(shape[:2] + (1,), instance.strategy.initial_stock_t),
@@ -107,10 +123,16 @@ def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recour
         "spot_t": spot.ravel(),
         "shortfall_t": shortfall.ravel(),
     })
-    # An extra tonne of stock at the start lowers every first-period scenario requirement.
-    first = periods[0]
-    insurance = [sum(float(model.dual.get(model.scenario_balance[k, market, first], 0.0) or 0.0)
-                     for k in model.SCENARIOS) for market in markets]
+    # An extra tonne of stock at the start is carried to every scenario's onset, where it
+    # lowers the first row of the scenario's own stock path.
+    first_rows: dict[str, float] = {market: 0.0 for market in markets}
+    seen: set[tuple[int, str]] = set()
+    for k, market, t in open_cells:
+        if (k, market) not in seen:
+            seen.add((k, market))
+            row = model.scenario_balance[k, market, t]
+            first_rows[market] += float(model.dual.get(row, 0.0) or 0.0)
+    insurance = list(first_rows.values())
     return ScenarioOutcomes(table=table, detail=detail,
                             stock_marginal_value=float(np.mean(insurance)) if insurance else 0.0)
 
