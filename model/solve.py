@@ -302,9 +302,104 @@ def standard_form_lp(model: pyo.ConcreteModel) -> tuple[Any, Any]:
 
 
 def compile_standard_form(model: pyo.ConcreteModel) -> Any:
-    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+    from pyomo.repn.plugins.standard_form import (
+        LinearStandardFormCompiler,
+        _LinearStandardFormCompiler_impl,
+    )
 
+    # Left to itself the compiler builds its matrices with scipy.sparse, reached through
+    # Pyomo's deferred import, which also loads scipy.stats, .spatial and .integrate: over
+    # a second of a cold `stibium solve`, more than the solve. Pyomo keeps these
+    # constructors as class attributes so that they can be replaced.
+    if _LinearStandardFormCompiler_impl._csr_matrix is not CompressedMatrix.by_rows:
+        _LinearStandardFormCompiler_impl._to_vector = np.fromiter
+        _LinearStandardFormCompiler_impl._csc_matrix = CompressedMatrix.by_columns
+        _LinearStandardFormCompiler_impl._csr_matrix = CompressedMatrix.by_rows
     return LinearStandardFormCompiler().write(model, mixed_form=True)
+
+
+class CompressedMatrix:
+    """A compressed sparse matrix (by rows or by columns) with just the operations Pyomo's
+    standard-form compiler performs: conversion to columns, merging duplicates, dropping
+    zeros, selecting columns and multiplying by a vector (for fixed variables)."""
+
+    def __init__(self, arrays: tuple[Any, Any, Any], shape: Any, by_column: bool) -> None:
+        data, indices, indptr = arrays
+        self.data = np.asarray(data, dtype=np.float64)
+        self.indices = np.asarray(indices, dtype=np.int32)
+        self.indptr = np.asarray(indptr, dtype=np.int32)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.by_column = by_column
+
+    @classmethod
+    def by_rows(cls, arrays: tuple[Any, Any, Any], shape: Any) -> CompressedMatrix:
+        return cls(arrays, shape, by_column=False)
+
+    @classmethod
+    def by_columns(cls, arrays: tuple[Any, Any, Any], shape: Any) -> CompressedMatrix:
+        return cls(arrays, shape, by_column=True)
+
+    def _majors(self) -> np.ndarray:
+        """The row (by rows) or column (by columns) of every stored entry."""
+        return np.repeat(np.arange(len(self.indptr) - 1, dtype=np.int32), np.diff(self.indptr))
+
+    def tocsc(self) -> CompressedMatrix:
+        if self.by_column:
+            return self
+        rows = self._majors()
+        order = np.lexsort((rows, self.indices))  # by column, then row
+        indptr = np.zeros(self.shape[1] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.indices, minlength=self.shape[1]), out=indptr[1:])
+        return CompressedMatrix((self.data[order], rows[order], indptr), self.shape, True)
+
+    def _compress(self, keep: np.ndarray, data: np.ndarray) -> None:
+        majors = self._majors()[keep]
+        self.data, self.indices = data, self.indices[keep]
+        counts = np.bincount(majors, minlength=len(self.indptr) - 1)
+        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+
+    def sum_duplicates(self) -> None:
+        majors = self._majors()
+        order = np.lexsort((self.indices, majors))
+        if np.any(order != np.arange(len(order))):
+            self.data, self.indices = self.data[order], self.indices[order]
+            majors = majors[order]
+        first = np.ones(len(self.data), dtype=bool)
+        first[1:] = (majors[1:] != majors[:-1]) | (self.indices[1:] != self.indices[:-1])
+        if not first.all():
+            self._compress(first, np.add.reduceat(self.data, np.flatnonzero(first)))
+
+    def eliminate_zeros(self) -> None:
+        keep = self.data != 0.0
+        if not keep.all():
+            self._compress(keep, self.data[keep])
+
+    def __getitem__(self, key: Any) -> CompressedMatrix:
+        rows, columns = key
+        if not (self.by_column and isinstance(rows, slice) and rows == slice(None)):
+            raise NotImplementedError("only column selection of a by-column matrix")
+        chosen = np.flatnonzero(np.asarray(columns, dtype=bool))
+        starts, ends = self.indptr[chosen], self.indptr[chosen + 1]
+        take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)]
+                              or [np.zeros(0, dtype=np.int64)])
+        indptr = np.concatenate([[0], np.cumsum(ends - starts)])
+        return CompressedMatrix((self.data[take], self.indices[take], indptr),
+                                (self.shape[0], len(chosen)), True)
+
+    def __matmul__(self, vector: Any) -> np.ndarray:
+        columns = self.tocsc()
+        result = np.zeros(self.shape[0])
+        np.add.at(result, columns.indices, columns.data * np.asarray(vector)[columns._majors()])
+        return result
+
+    def toarray(self) -> np.ndarray:
+        dense = np.zeros(self.shape)
+        majors = self._majors()
+        if self.by_column:
+            np.add.at(dense, (self.indices, majors), self.data)
+        else:
+            np.add.at(dense, (majors, self.indices), self.data)
+        return dense
 
 
 def highs_lp(form: Any) -> Any:

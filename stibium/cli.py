@@ -291,23 +291,25 @@ def _add_runs_parser(sub: Any) -> None:
 def _prepare_saving(args: argparse.Namespace) -> dict[str, Any]:
     """Check the bundle folder and open the store before solving, so that a bad path or URL
     fails at once rather than after the solve."""
-    from stibium.model.export import check_bundle_directory
-    from stibium.model.store import RunStore
-
     saving: dict[str, Any] = {"store": None, "bundle": None, "name": args.name}
     if args.bundle:
+        from stibium.model.export import check_bundle_directory
+
         saving["bundle"] = check_bundle_directory(args.bundle)
     if args.save or args.name is not None:
+        # SQLAlchemy takes a noticeable part of a cold start: imported only when saving.
+        from stibium.model.store import RunStore
+
         saving["store"] = RunStore(args.store)
     return saving
 
 
 def _save_and_bundle(saving: dict[str, Any], result: Any, dataset: Any, strategy: Any
                      ) -> dict[str, Any]:
-    from stibium.model.export import write_bundle
-
     extra: dict[str, Any] = {}
     if saving["bundle"] is not None:
+        from stibium.model.export import write_bundle
+
         paths = write_bundle(result, dataset, strategy, saving["bundle"])
         folder = next(iter(paths.values())).parent
         extra["bundle"] = str(folder)
