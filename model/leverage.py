@@ -54,5 +54,9 @@ def leverage_evidence_table(dataset: Dataset) -> pd.DataFrame:
 
 def combined_weight(leverage_row: pd.Series, countries: Iterable[str]) -> float:
     """Dependency-aware weight of a flow crossing `countries` for one power."""
-    untouched = np.prod([1.0 - float(leverage_row.get(c, 0.0)) for c in set(countries)])
+    # Each country once, in the order given: a set's order changes with Python's per-process
+    # string hashing, and with it the product's last bits (results must repeat across
+    # processes, e.g. parallel workers).
+    untouched = np.prod([1.0 - float(leverage_row.get(c, 0.0))
+                         for c in dict.fromkeys(countries)])
     return float(1.0 - untouched)
