@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from .data import Dataset
-from .errors import StibiumInputError
+from .parallel import Progress, run_tasks
 from .solve import SolveResult, solve
 from .strategy import Strategy
 
@@ -15,24 +15,34 @@ HEADLINE_ORIGIN = "Tajikistan"
 HEADLINE_EVENT = "Coordinated China-Russia pressure"
 
 
-def compare(dataset: Dataset, strategies: list[Strategy],
-            powers: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, SolveResult]]:
-    """Solve each strategy on its own; one KPI row per strategy.
+def compare(dataset: Dataset, strategies: list[Strategy], powers: list[str] | None = None, *,
+            workers: int | None = None, scheduler: str | None = None,
+            progress: Progress | None = None
+            ) -> tuple[pd.DataFrame, dict[str, SolveResult]]:
+    """Solve each strategy on its own (each a task: see
+    :func:`stibium.model.parallel.run_tasks`); one KPI row per strategy.
 
-    A strategy that fails (bad names, no optimal plan) is reported in its row and does not stop
-    the others.
+    A strategy that fails is reported in its row and does not stop the others: status
+    ``error`` when it does not fit the data (bad names, no open route), ``failed`` when the
+    solve broke for another reason (the message names the exception); a strategy without an
+    optimal plan has the solver's status and the explanation.
     """
+    outcomes = run_tasks(solve, strategies, shared=dataset,
+                         labels=[strategy.name for strategy in strategies], workers=workers,
+                         scheduler=scheduler, progress=progress)
     results: dict[str, SolveResult] = {}
     rows = []
-    for strategy in strategies:
+    for strategy, outcome in zip(strategies, outcomes, strict=True):
         row: dict[str, object] = {"strategy": strategy.name,
                                   "exposure_mode": strategy.exposure_mode}
-        try:
-            result = solve(dataset, strategy)
-        except StibiumInputError as exc:
-            row.update(status="error", message=str(exc))
+        if not outcome.ok:
+            if outcome.input_error:
+                row.update(status="error", message=outcome.message)
+            else:
+                row.update(status="failed", message=outcome.error)
             rows.append(row)
             continue
+        result = outcome.value
         results[strategy.name] = result
         row.update(status=result.status, message=result.message)
         if result.is_optimal:

@@ -4,18 +4,24 @@ Each estimate in the data (``is_estimate = 1``, with its ``low``–``high`` rang
 low and then its high value, one at a time, and the strategy re-solved; the tornado ranks them
 by how far total cost (objective) and expected shortfall move. Figures that several rows share
 (e.g. one benchmark price per year) are swept row by row, so each bar is one cited figure.
+
+Every low and high solve is independent: they run as separate tasks (local processes by
+default, or a Dask cluster; :mod:`stibium.model.parallel`), each on the base dataset with its
+one figure changed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 
 import pandas as pd
 
 from .data import TABLES, Dataset
 from .errors import StibiumInputError
+from .instance import build_instance
+from .parallel import Progress, run_tasks
 from .solve import SolveResult, solve
 from .strategy import Strategy
 
@@ -53,10 +59,32 @@ def _outcome(result: SolveResult) -> tuple[float, float]:
     return result.objective, result.metrics.get("expected_shortfall_t", math.nan)
 
 
+Change = tuple[str, int, float]  # (table, row, value); None is the base case
+
+
+def _solve_changed(shared: tuple[Dataset, Strategy], change: Change | None
+                   ) -> tuple[str, float, float]:
+    """One tornado solve: (status, objective, expected shortfall). Only these travel back,
+    not the whole result (a plan, duals and scenario tables per solve)."""
+    dataset, strategy = shared
+    if change is not None:
+        dataset = with_value(dataset, *change)
+    result = solve(dataset, strategy)
+    return (result.status, *_outcome(result))
+
+
 def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | None = None,
-            progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+            progress: Progress | None = None, workers: int | None = None,
+            scheduler: str | None = None) -> pd.DataFrame:
     """One row per estimated figure: cost and expected shortfall at its low and high value,
-    sorted by the larger of the two swings (cost first)."""
+    sorted by the larger of the two swings (cost first).
+
+    ``workers``/``scheduler`` choose where the solves run (see
+    :func:`stibium.model.parallel.run_tasks`); ``progress(done, total)`` counts solves. A
+    solve that fails on its input (the changed figure makes the data inconsistent) puts the
+    message in its row's ``status``; one that fails otherwise puts ``failed: …`` there and is
+    listed in ``attrs["failures"]``; the other solves go on.
+    """
     estimates = dataset.estimates()
     if tables is not None:
         wanted = set(tables)
@@ -66,31 +94,44 @@ def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | Non
                                     f"(tables: {', '.join(TABLES)})")
         estimates = estimates[estimates["table"].isin(wanted)]
     estimates = _within_horizon(dataset, strategy, estimates)
-    base_cost, base_shortfall = _outcome(solve(dataset, strategy))
+    # A strategy that does not fit the data fails here, in one line, before any task runs.
+    build_instance(dataset, strategy)
+    changes: list[Change | None] = [None]
+    labels = ["base"]
+    for estimate in estimates.itertuples(index=False):
+        for side in ("low", "high"):
+            value = getattr(estimate, side)
+            changes.append((estimate.table, estimate.row, value))
+            labels.append(f"{estimate.table} {estimate.key} {estimate.column} = {value:g} "
+                          f"({side})")
+    outcomes = run_tasks(_solve_changed, changes, shared=(dataset, strategy), labels=labels,
+                         workers=workers, scheduler=scheduler, progress=progress)
+    base, sides = outcomes[0], outcomes[1:]
+    if not base.ok and base.input_error:
+        raise StibiumInputError(base.message)
+    base_cost, base_shortfall = base.value[1:] if base.ok else (math.nan, math.nan)
+    failures = [o.describe() for o in outcomes if not o.ok and not o.input_error]
     rows = []
     for position, estimate in enumerate(estimates.itertuples(index=False)):
-        outcomes = {}
+        values = {}
         status = "optimal"
-        for side in ("low", "high"):
-            changed = with_value(dataset, estimate.table, estimate.row, getattr(estimate, side))
-            try:
-                result = solve(changed, strategy)
-            except StibiumInputError as exc:
-                outcomes[side] = (math.nan, math.nan)
-                status = str(exc)
+        for side, outcome in zip(("low", "high"), sides[2 * position:2 * position + 2],
+                                 strict=True):
+            if not outcome.ok:
+                values[side] = (math.nan, math.nan)
+                status = outcome.message if outcome.input_error else f"failed: {outcome.error}"
                 continue
-            outcomes[side] = _outcome(result)
-            if not result.is_optimal:
-                status = result.status
+            side_status, cost, shortfall = outcome.value
+            values[side] = (cost, shortfall)
+            if side_status != "optimal":
+                status = side_status
         rows.append({
             "table": estimate.table, "key": estimate.key, "column": estimate.column,
             "value": estimate.value, "low": estimate.low, "high": estimate.high,
-            "cost_low": outcomes["low"][0], "cost_high": outcomes["high"][0],
-            "shortfall_low": outcomes["low"][1], "shortfall_high": outcomes["high"][1],
+            "cost_low": values["low"][0], "cost_high": values["high"][0],
+            "shortfall_low": values["low"][1], "shortfall_high": values["high"][1],
             "status": status,
         })
-        if progress is not None:
-            progress(position + 1, len(estimates))
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("cost_swing",
                                                                         "shortfall_swing")])
     frame["cost_swing"] = (frame["cost_high"] - frame["cost_low"]).abs()
@@ -99,4 +140,6 @@ def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | Non
                               kind="stable").reset_index(drop=True)
     frame.attrs["base_cost"] = base_cost
     frame.attrs["base_shortfall"] = base_shortfall
+    frame.attrs["base_status"] = base.value[0] if base.ok else f"failed: {base.error}"
+    frame.attrs["failures"] = failures
     return frame[COLUMNS]

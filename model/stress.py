@@ -12,7 +12,9 @@ import pandas as pd
 from .data import Dataset
 from .errors import DataError
 from .instance import Instance, build_instance
+from .parallel import Progress, TaskOutcome, run_tasks
 from .risk import StressResult, stress_plan, stress_scenario
+from .scenarios import ScenarioSet
 from .solve import PLAN_COLUMNS, solve
 from .strategy import Strategy
 
@@ -94,6 +96,37 @@ def _nominal_unmet(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["market", "period", "unmet_t"])
 
 
+def plan_frame(strategy: Strategy) -> Strategy:
+    """The strategy without its disruption scenarios and CVaR terms: the horizon, routes,
+    demand, spot limit and CVaR level that frame a plan being replayed or evaluated.
+
+    A replay needs no scenarios of the strategy's own, and dropping only the scenarios of a
+    strategy that limits or prices CVaR (min-cvar) would be rejected as inconsistent.
+    """
+    return strategy.with_changes(scenario_mode="none", cvar_shortfall_limit=None,
+                                 cvar_cost_limit_usd=None, cvar_shortfall_weight_usd_per_t=0.0,
+                                 cvar_cost_weight=0.0)
+
+
+def plan_to_replay(dataset: Dataset, strategy: Strategy, instance: Instance,
+                   plan: pd.DataFrame | None, purpose: str = "stress"
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, float]:
+    """(plan, stock, unmet, cost) of the strategy's optimal plan (solved here) or of a
+    hand-typed plan, which holds no stock and leaves short whatever it does not deliver."""
+    if plan is None:
+        result = solve(dataset, strategy)
+        if not result.is_optimal:
+            raise DataError(f"strategy '{strategy.name}' has no optimal plan to {purpose} "
+                            f"({result.status})")
+        return result.plan, result.stock, result.unmet, result.total_cost
+    stock = pd.DataFrame([{"market": m, "period": t, "stock_t": 0.0}
+                          for m in instance.markets for t in instance.periods])
+    unmet = _nominal_unmet(plan, instance)
+    cost = float(plan["cost_usd"].sum()) + instance.unmet_penalty * float(
+        unmet["unmet_t"].sum())
+    return plan, stock, unmet, cost
+
+
 def stress_test(dataset: Dataset, strategy: Strategy, *, plan: pd.DataFrame | None = None,
                 event: str | None = None, availability: dict[str, float] | None = None,
                 onset: int | None = None, price_multiplier: float | None = None
@@ -111,20 +144,41 @@ def stress_test(dataset: Dataset, strategy: Strategy, *, plan: pd.DataFrame | No
     onset
         The first year hit (default: the first year of the horizon).
     """
-    instance = build_instance(dataset, strategy.with_changes(scenario_mode="none"))
+    instance = build_instance(dataset, plan_frame(strategy))
     scenario = stress_scenario(dataset, instance.periods, event=event,
                                availability=availability, onset=onset,
                                price_multiplier=price_multiplier)
-    if plan is None:
-        result = solve(dataset, strategy)
-        if not result.is_optimal:
-            raise DataError(f"strategy '{strategy.name}' has no optimal plan to stress "
-                            f"({result.status})")
-        plan, stock, unmet, cost = result.plan, result.stock, result.unmet, result.total_cost
-    else:
-        stock = pd.DataFrame([{"market": m, "period": t, "stock_t": 0.0}
-                              for m in instance.markets for t in instance.periods])
-        unmet = _nominal_unmet(plan, instance)
-        cost = float(plan["cost_usd"].sum()) + instance.unmet_penalty * float(
-            unmet["unmet_t"].sum())
+    replayed = plan_to_replay(dataset, strategy, instance, plan)
+    return stress_plan(instance, scenario, *replayed)
+
+
+def _replay(shared: tuple[Instance, pd.DataFrame, pd.DataFrame, pd.DataFrame, float],
+            scenario: ScenarioSet) -> StressResult:
+    instance, plan, stock, unmet, cost = shared
     return stress_plan(instance, scenario, plan, stock, unmet, cost)
+
+
+def stress_tests(dataset: Dataset, strategy: Strategy, events: list[str] | None = None, *,
+                 plan: pd.DataFrame | None = None,
+                 availability: dict[str, float] | None = None, onset: int | None = None,
+                 price_multiplier: float | None = None, workers: int | None = None,
+                 scheduler: str | None = None, progress: Progress | None = None
+                 ) -> list[TaskOutcome[StressResult]]:
+    """One plan replayed against several named events (or one availability per country), each
+    replay a task (see :func:`stibium.model.parallel.run_tasks`).
+
+    The strategy is solved once, here, and every stress is checked here too, so bad input
+    fails at once with its message; a replay that fails is reported in its outcome, labelled
+    with the event, and the others go on. Results equal :func:`stress_test`'s, one by one.
+    """
+    if (events is None) == (availability is None):
+        raise DataError("a stress needs either named events or an availability per country")
+    instance = build_instance(dataset, plan_frame(strategy))
+    scenarios = ([stress_scenario(dataset, instance.periods, event=event, onset=onset)
+                  for event in events] if events is not None else
+                 [stress_scenario(dataset, instance.periods, availability=availability,
+                                  onset=onset, price_multiplier=price_multiplier)])
+    replayed = plan_to_replay(dataset, strategy, instance, plan)
+    return run_tasks(_replay, scenarios, shared=(instance, *replayed),
+                     labels=[scenario.names[0] for scenario in scenarios], workers=workers,
+                     scheduler=scheduler, progress=progress)

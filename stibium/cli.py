@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--csv", metavar="FILE", help="also write the KPI table as CSV")
     compare.add_argument("--xlsx", metavar="FILE",
                          help="also write KPIs and the plan diff as an xlsx workbook")
+    cli_sweeps.add_parallel_options(compare)
 
     stress = sub.add_parser("stress", help="replay a plan against a named event or a custom "
                                            "availability per country")
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--price-multiplier", type=float, metavar="X",
                         help="spot price as a multiple of the benchmark (with --availability)")
     stress.add_argument("--json", action="store_true", help="print one JSON object")
+    cli_sweeps.add_parallel_options(stress)
 
     strategies = sub.add_parser("strategies", help="list the shipped strategies")
     strategies.add_argument("--json", action="store_true")
@@ -164,27 +166,31 @@ def _parse_availability(text: str) -> dict[str, float]:
 
 def cmd_stress(args: argparse.Namespace) -> int:
     from stibium.model import build_instance, load_dataset, load_strategy
-    from stibium.model.stress import read_plan_csv, stress_test
+    from stibium.model.stress import plan_frame, read_plan_csv, stress_tests
 
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
     plan = None
     if args.plan:
-        plan = read_plan_csv(args.plan, build_instance(
-            dataset, strategy.with_changes(scenario_mode="none")))
+        plan = read_plan_csv(args.plan, build_instance(dataset, plan_frame(strategy)))
     availability = _parse_availability(args.availability) if args.availability else None
-    events = list(dataset["events"]["event"]) if args.event == "all" else [args.event]
-    if availability is not None:
-        events = [None]
-    results = [stress_test(dataset, strategy, plan=plan, event=event, availability=availability,
-                           onset=args.onset, price_multiplier=args.price_multiplier)
-               for event in events]
+    events = None
+    if availability is None:
+        events = list(dataset["events"]["event"]) if args.event == "all" else [args.event]
+    outcomes = stress_tests(dataset, strategy, events, plan=plan, availability=availability,
+                            onset=args.onset, price_multiplier=args.price_multiplier,
+                            progress=cli_sweeps.progress_printer(args, "stresses"),
+                            **cli_sweeps.parallel_options(args))
     if args.json:
-        payload = [r.to_dict() for r in results]
+        payload = [{**o.value.to_dict(), "status": "ok"} if o.ok else
+                   {"stress": o.label, "status": "failed", "message": o.error}
+                   for o in outcomes]
         print(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False))
     else:
-        print("\n\n".join(format_stress(r) for r in results))
-    return EXIT_OK
+        print("\n\n".join(format_stress(o.value) if o.ok else
+                           f"Stress: {o.label}\nfailed: {o.error}" for o in outcomes))
+    failures = [o.describe() for o in outcomes if not o.ok]
+    return cli_sweeps.report_failures(failures, len(outcomes))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -195,7 +201,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from stibium.model.compare import plan_diff
     from stibium.model.export import write_workbook
 
-    table, results = compare(dataset, strategies)
+    table, results = compare(dataset, strategies,
+                             progress=cli_sweeps.progress_printer(args, "strategies"),
+                             **cli_sweeps.parallel_options(args))
     diff = plan_diff(results)
     if args.csv:
         _export(write_csv_of(table), args.csv)
@@ -211,6 +219,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
             with _pandas_display():
                 print(diff.round(0).to_string(index=False) if not diff.empty
                       else "  (the plans are the same)")
+    failed = table[table["status"] == "failed"]
+    if not failed.empty:
+        # A solve that broke (not the strategy's fault): the comparison is incomplete.
+        return cli_sweeps.report_failures(
+            [f"{row.strategy}: {row.message}" for row in failed.itertuples(index=False)],
+            len(table))
     return EXIT_OK if (table["status"] == "optimal").all() else EXIT_NO_PLAN
 
 

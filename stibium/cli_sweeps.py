@@ -1,4 +1,6 @@
-"""`stibium frontier` and `stibium sensitivity`: sweeps over one strategy."""
+"""`stibium frontier`, `sensitivity` and `montecarlo`: sweeps over one strategy; and the
+options and reporting that every command made of independent solves shares (`--workers`,
+`--scheduler`, failed tasks)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,69 @@ def add_parsers(sub: Any, data_option: Any) -> None:
                                               "(e.g. prices,exportable)")
     sensitivity.add_argument("--top", type=int, default=20, help="rows to print (default 20)")
     sensitivity.add_argument("--json", action="store_true", help="print one JSON object")
+    add_parallel_options(sensitivity)
+
+    montecarlo = sub.add_parser("montecarlo", help="replay a plan on many independent batches "
+                                                   "of sampled scenarios (out of sample)")
+    data_option(montecarlo)
+    montecarlo.add_argument("--strategy", default=None,
+                            help="strategy whose optimal plan is replayed (or whose horizon "
+                                 "and limits frame --plan)")
+    montecarlo.add_argument("--plan", metavar="FILE",
+                            help="a hand-typed plan CSV: origin,hub,market,period,tonnes"
+                                 "[,transit]")
+    montecarlo.add_argument("--batches", type=int, default=20,
+                            help="independent batches (default 20)")
+    montecarlo.add_argument("--samples", type=int, default=1000,
+                            help="sampled scenarios per batch (default 1000)")
+    montecarlo.add_argument("--seed", type=int, default=None,
+                            help="batch b samples with seed + b (default: the strategy's "
+                                 "scenarios.seed)")
+    montecarlo.add_argument("--severity", choices=("sampled", "central"), default=None,
+                            help="severities drawn within their ranges, or central (default: "
+                                 "the strategy's scenarios.severity)")
+    montecarlo.add_argument("--json", action="store_true", help="print one JSON object")
+    add_parallel_options(montecarlo)
+
+
+def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    """`--workers N` or `--scheduler URL`: where the command's independent solves run."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", default=None,
+                       help="local worker processes (default: one per CPU; 1 runs everything "
+                            "in this process)")
+    where.add_argument("--scheduler", metavar="URL", default=None,
+                       help="run the solves on a Dask cluster: its scheduler's address, e.g. "
+                            "tcp://host:8786 (needs pip install 'stibium[dask]')")
+
+
+def parallel_options(args: argparse.Namespace) -> dict[str, Any]:
+    from stibium.model.errors import StibiumInputError
+
+    if args.workers is not None and args.workers < 1:
+        raise StibiumInputError(f"--workers must be at least 1, not {args.workers}")
+    return {"workers": args.workers, "scheduler": args.scheduler}
+
+
+def progress_printer(args: argparse.Namespace, noun: str) -> Any:
+    """A progress callback that counts finished tasks on an interactive stderr."""
+    def progress(done: int, total: int) -> None:
+        if not getattr(args, "json", False) and sys.stderr.isatty():
+            end = "\n" if done == total else ""
+            print(f"\r{done}/{total} {noun}…", end=end, file=sys.stderr, flush=True)
+
+    return progress
+
+
+def report_failures(failures: list[str], total: int) -> int:
+    """One line on stderr for failed tasks; the exit code: 1 when any failed (not bad input,
+    not a missing plan: the run is incomplete), else 0."""
+    if not failures:
+        return 0
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    print(f"stibium: {len(failures)} of {total} tasks failed; {failures[0]}{more}",
+          file=sys.stderr)
+    return 1
 
 
 def _limits(text: str | None) -> list[float] | None:
@@ -84,29 +149,78 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.data)
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
-
-    def progress(done: int, total: int) -> None:
-        if not args.json and sys.stderr.isatty():
-            print(f"\rsolving {done}/{total} estimates…", end="", file=sys.stderr, flush=True)
-
-    table = tornado(dataset, load_strategy(args.strategy), tables=tables, progress=progress)
+    table = tornado(dataset, load_strategy(args.strategy), tables=tables,
+                    progress=progress_printer(args, "solves"), **parallel_options(args))
+    failures = table.attrs.get("failures", [])
     if args.json:
         rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
                 for row in table.to_dict(orient="records")]
-        print(json.dumps({"base_cost": table.attrs.get("base_cost"),
-                          "base_shortfall": table.attrs.get("base_shortfall"),
-                          "parameters": rows}, ensure_ascii=False))
-        return 0
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+        base_cost, base_shortfall = (table.attrs.get(key) for key in ("base_cost",
+                                                                      "base_shortfall"))
+        print(json.dumps({"base_cost": None if base_cost != base_cost else base_cost,
+                          "base_shortfall": (None if base_shortfall != base_shortfall
+                                             else base_shortfall),
+                          "base_status": table.attrs.get("base_status"),
+                          "parameters": rows, "failures": failures}, ensure_ascii=False))
+        return report_failures(failures, 2 * len(table) + 1)
     print(f"Tornado: base cost ${table.attrs['base_cost']:,.0f}, expected shortfall "
           f"{table.attrs['base_shortfall']:,.0f} t; each estimate at its low and high value")
     shown = table.head(args.top)[["table", "key", "column", "value", "low", "high", "cost_low",
-                                  "cost_high", "shortfall_low", "shortfall_high"]]
+                                  "cost_high", "shortfall_low", "shortfall_high", "status"]]
     print(shown.to_string(index=False, formatters={
         "cost_low": "${:,.0f}".format, "cost_high": "${:,.0f}".format,
         "shortfall_low": "{:,.0f}".format, "shortfall_high": "{:,.0f}".format}))
-    return 0
+    return report_failures(failures, 2 * len(table) + 1)
 
 
-COMMANDS = {"frontier": cmd_frontier, "sensitivity": cmd_sensitivity}
+MONTECARLO_LABELS = {"expected_shortfall_t": "expected shortfall (t)",
+                     "var_shortfall_t": "VaR of shortfall (t)",
+                     "cvar_shortfall_t": "CVaR of shortfall (t)",
+                     "expected_total_cost": "expected cost ($)",
+                     "var_cost": "VaR of cost ($)",
+                     "cvar_cost": "CVaR of cost ($)"}
+
+
+def cmd_montecarlo(args: argparse.Namespace) -> int:
+    from stibium.model import build_instance, load_dataset, load_strategy
+    from stibium.model.montecarlo import montecarlo
+    from stibium.model.stress import plan_frame, read_plan_csv
+
+    dataset = load_dataset(args.data)
+    strategy = load_strategy(args.strategy)
+    plan = None
+    if args.plan:
+        plan = read_plan_csv(args.plan, build_instance(dataset, plan_frame(strategy)))
+    result = montecarlo(dataset, strategy, plan=plan, batches=args.batches,
+                        samples=args.samples, seed=args.seed, severity=args.severity,
+                        progress=progress_printer(args, "batches"), **parallel_options(args))
+    total = len(result.batches) + 1
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return report_failures(result.failures, total)
+    last_seed = result.seed + len(result.batches) - 1
+    print(f"Monte Carlo: strategy {result.strategy} ({result.plan_source} plan), "
+          f"{len(result.batches)} batches of {result.samples:,} sampled scenarios (seeds "
+          f"{result.seed}–{last_seed}, severities {result.severity}), β = {result.cvar_beta:g}")
+
+    def number(value: float) -> str:
+        return "-" if value != value else f"{value:,.0f}"
+
+    summary = result.summary.rename(index=MONTECARLO_LABELS)
+    summary["spread"] = (result.summary["std"] / result.summary["mean"].abs()).map(
+        lambda v: "-" if v != v else f"{100 * v:.1f}%").to_numpy()
+    print(summary.to_string(formatters={c: number for c in ("mean", "std", "stderr", "min",
+                                                            "max", "exact")}))
+    print(f"(spread: standard deviation over the batches as a share of the mean; exact: "
+          f"{result.exact_note})")
+    print()
+    batches = result.batches.drop(columns=["var_shortfall_t", "var_cost"])
+    batches["message"] = batches["message"].replace("", "-")
+    print(batches.to_string(index=False, formatters={
+        c: number for c in ("scenarios", "expected_shortfall_t", "cvar_shortfall_t",
+                            "expected_total_cost", "cvar_cost")}))
+    return report_failures(result.failures, total)
+
+
+COMMANDS = {"frontier": cmd_frontier, "sensitivity": cmd_sensitivity,
+            "montecarlo": cmd_montecarlo}

@@ -29,6 +29,17 @@ def test_stressing_the_optimal_plan_matches_its_named_stress_row(shipped):
     assert stressed.first_break["limit"] in ("stockpile", "spot limit", "demand")
 
 
+def test_a_strategy_that_limits_cvar_can_be_stressed(shipped):
+    """min-cvar optimises over scenarios with a CVaR limit; the replay frames its plan without
+    them (dropping only the scenarios would leave a CVaR limit with nothing to act on)."""
+    strategy = load_strategy("min-cvar").with_changes(first_period=2026, last_period=2027)
+    result = solve(shipped, strategy)
+    stressed = stress_test(shipped, strategy, event=HEADLINE)
+    row = result.stress.set_index("event").loc[HEADLINE]
+    assert stressed.totals["shortfall_t"] == pytest.approx(row["shortfall_t"], abs=1e-6)
+    assert stressed.totals["stock_draw_t"] == pytest.approx(row["stock_draw_t"], abs=1e-6)
+
+
 def test_dependency_aware_plan_suffers_less_under_coordinated_pressure(shipped):
     naive = stress_test(shipped, load_strategy("naive-diversified"), event=HEADLINE)
     aware = stress_test(shipped, load_strategy("dependency-aware"), event=HEADLINE)
