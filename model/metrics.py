@@ -48,19 +48,20 @@ def naive_hhi(plan: pd.DataFrame, instance: Instance) -> float:
 def effective_attribution(plan: pd.DataFrame, instance: Instance) -> pd.Series:
     """Tonnes delivered attributed to each controlling power or, failing that, origin country."""
     weights = instance.exposure_weights("dependency-aware")
+    plan = plan[plan["delivered_t"] > 0]
+    tonnes = plan["delivered_t"].to_numpy(dtype=float)
+    w = weights.loc[plan["route"]].to_numpy(dtype=float)  # flow × power
+    controlled = 1.0 - np.prod(1.0 - w, axis=1)
+    total_w = w.sum(axis=1)
+    split = np.divide(w, total_w[:, None], out=np.zeros_like(w), where=total_w[:, None] > 0)
     attributed: dict[str, float] = {}
-    for row in plan.itertuples(index=False):
-        tonnes = float(row.delivered_t)
-        if tonnes <= 0:
-            continue
-        w = weights.loc[row.route].to_numpy(dtype=float)
-        controlled = 1.0 - float(np.prod(1.0 - w))
-        total_w = float(w.sum())
-        if total_w > 0:
-            for power, wp in zip(weights.columns, w, strict=True):
-                attributed[power] = attributed.get(power, 0.0) + tonnes * controlled * wp / total_w
-        country = instance.origin_country[row.origin]
-        attributed[country] = attributed.get(country, 0.0) + tonnes * (1.0 - controlled)
+    if (total_w > 0).any():
+        by_power = ((tonnes * controlled)[:, None] * split).sum(axis=0)
+        attributed.update(zip(weights.columns, by_power.tolist(), strict=True))
+    kept = pd.Series(tonnes * (1.0 - controlled)).groupby(
+        plan["origin"].map(instance.origin_country).to_numpy()).sum()
+    for country, value in kept.items():
+        attributed[country] = attributed.get(country, 0.0) + float(value)
     return pd.Series(attributed, dtype=float).sort_values(ascending=False)
 
 
@@ -80,10 +81,11 @@ def exposure_table(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
     demand_by_period = instance.demand.sum(axis=0)
     total_demand = float(demand_by_period.sum())
     rows = []
+    weights = {mode: instance.exposure_weights(mode) for mode in ("naive", "dependency-aware")}
     for power in instance.powers:
         row = {"power": power, "cap": instance.exposure_caps.get(power, np.nan)}
         for label, mode in (("naive", "naive"), ("effective", "dependency-aware")):
-            weight = plan["route"].map(instance.exposure_weights(mode)[power])
+            weight = plan["route"].map(weights[mode][power])
             exposed = (weight * plan["delivered_t"]).groupby(plan["period"]).sum()
             exposed = exposed.reindex(demand_by_period.index, fill_value=0.0)
             row[label] = float(exposed.sum()) / total_demand if total_demand > 0 else 0.0

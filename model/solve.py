@@ -209,6 +209,9 @@ class PersistentModel:
         self._highs.setOptionValue("time_limit",
                                    float(time_limit) if time_limit else float("inf"))
         self._highs.run()
+        # A re-solve after changed bounds or costs starts from this basis, which only the
+        # simplex can use.
+        self._highs.setOptionValue("solver", "simplex")
         self.status = HIGHS_STATUS.get(self._highs.getModelStatus().name, "error")
         if self.status == "optimal":
             load_solution(self.model, self._form, self._highs.getSolution())
@@ -221,7 +224,10 @@ class PersistentModel:
         result = SolveResult(status=self.status, strategy=self.strategy.name,
                              data_fingerprint=self.dataset.fingerprint)
         if self.status == "optimal":
-            fill_result(result, self.model, self.instance)
+            # HiGHS's objective (with the model's constant) saves walking the objective's
+            # expression tree again, which at thousands of scenarios is most of a report.
+            fill_result(result, self.model, self.instance,
+                        objective=float(self._highs.getInfo().objective_function_value))
             if evaluate_risk:
                 fill_criticality(result, self.dataset)
             if evaluate_risk or self.instance.recourse is not None:
@@ -240,7 +246,8 @@ class PersistentModel:
 
 
 SOLVER_PATHS = ("standard-form", "pyomo-highs")
-IPM_ROW_THRESHOLD = 20_000
+IPM_ROW_THRESHOLD = 2_000
+IPM_COST_SCALE_TARGET = 10  # log2 of the largest objective cost the IPM sees
 
 
 def solve_model(model: pyo.ConcreteModel, *, time_limit: float | None = None,
@@ -432,9 +439,19 @@ def highs_for(lp: Any) -> Any:
     """A silent HiGHS holding `lp`, with the solver chosen for its size."""
     highs = quiet_highs()
     if lp.num_row_ > IPM_ROW_THRESHOLD:
-        # Measured on the sampled two-stage model: at ~70,000 rows the interior-point method
-        # (with crossover, so duals stay exact) takes half the dual simplex's time.
+        # Measured on the sampled two-stage model (benchmarks/README.md): from about 1,500 rows
+        # the interior-point method (with crossover, so duals stay exact) beats the dual
+        # simplex, by 2x at 4,000 rows. Its costs reach ~4e5 $/t, and unscaled IPX stalls
+        # ("no progress") at 10,000 scenarios and falls back to the simplex (60 s instead of
+        # 23 s). Scaling the objective down by a power of two until the largest cost is about
+        # 1e3 keeps it converging; scaling further (to ~1) loosens HiGHS's tolerances in
+        # dollar terms enough to stop 8e-7 short of the optimum on the exact-scenario model.
+        # HiGHS reports objective and duals unscaled.
         highs.setOptionValue("solver", "ipm")
+        largest = float(np.max(np.abs(lp.col_cost_))) if lp.num_col_ else 0.0
+        if largest > 2.0 ** IPM_COST_SCALE_TARGET:
+            highs.setOptionValue("user_objective_scale",
+                                 IPM_COST_SCALE_TARGET - int(round(math.log2(largest))))
     highs.passModel(lp)
     return highs
 
@@ -461,14 +478,15 @@ def _solve_standard_form(model: pyo.ConcreteModel, time_limit: float | None) -> 
     return status
 
 
-def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instance) -> None:
+def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
+                objective: float | None = None) -> None:
     result.plan = read_plan(model, instance)
     result.unmet = _market_period_table(model.unmet, "unmet_t")
     result.stock = _market_period_table(model.stock, "stock_t")
     breakdown = cost_breakdown(result.plan, result.unmet, result.stock, instance)
     result.cost_breakdown = breakdown
     result.total_cost = sum(breakdown.values())
-    result.objective = float(pyo.value(model.total_cost))
+    result.objective = float(pyo.value(model.total_cost)) if objective is None else objective
     result.shares = metrics.origin_shares(result.plan, instance)
     result.exposure = metrics.exposure_table(result.plan, instance)
     result.duals = read_duals(model, instance)
@@ -497,9 +515,14 @@ def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
     result.scenarios = outcomes.table.reset_index()
     result.metrics.update(risk.risk_metrics(outcomes, instance, result.total_cost, result.stock))
     for measure in ("shortfall", "cost"):
-        expression = getattr(model, f"cvar_{measure}", None)
-        if expression is not None:
-            result.metrics[f"model_cvar_{measure}"] = float(pyo.value(expression))
+        eta = getattr(model, f"cvar_{measure}_eta", None)
+        if eta is not None:
+            # η + Σ π_k z_k / (1 − β), the model's own CVaR expression, from the values.
+            excess = getattr(model, f"cvar_{measure}_z")
+            values = np.array([excess[k].value or 0.0 for k in model.SCENARIOS])
+            probability = np.asarray(instance.recourse.probability, dtype=float)
+            result.metrics[f"model_cvar_{measure}"] = float(
+                (eta.value or 0.0) + probability @ values / (1.0 - instance.cvar_beta))
     if not named_stresses:
         return
     result.stress = risk.named_stress_table(dataset, instance, *first_stage)
@@ -509,25 +532,19 @@ def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
 
 def read_plan(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
     routes = instance.routes
-    rows = []
-    for (route, period), var in model.buy.items():
-        tonnes = var.value or 0.0
-        if tonnes <= 1e-9:
-            continue
-        unit_cost = float(instance.unit_cost.at[route, period])
-        rows.append({
-            "route": route,
-            "origin": routes.at[route, "origin"],
-            "hub": routes.at[route, "hub"],
-            "market": routes.at[route, "market"],
-            "transit": routes.at[route, "transit"],
-            "period": period,
-            "tonnes": tonnes,
-            "delivered_t": tonnes * float(routes.at[route, "recovery_yield"]),
-            "unit_cost_usd_per_t": unit_cost,
-            "cost_usd": tonnes * unit_cost,
-        })
-    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    bought = [(route, period, var.value or 0.0) for (route, period), var in model.buy.items()]
+    bought = [entry for entry in bought if entry[2] > 1e-9]
+    plan = pd.DataFrame(bought, columns=["route", "period", "tonnes"])
+    if plan.empty:
+        return pd.DataFrame(columns=PLAN_COLUMNS)
+    for column in ("origin", "hub", "market", "transit"):
+        plan[column] = plan["route"].map(routes[column])
+    plan["delivered_t"] = plan["tonnes"] * plan["route"].map(routes["recovery_yield"])
+    unit_cost = instance.unit_cost.stack()
+    plan["unit_cost_usd_per_t"] = unit_cost.reindex(
+        pd.MultiIndex.from_arrays([plan["route"], plan["period"]])).to_numpy(dtype=float)
+    plan["cost_usd"] = plan["tonnes"] * plan["unit_cost_usd_per_t"]
+    return plan[PLAN_COLUMNS]
 
 
 def _market_period_table(variable: pyo.Var, column: str) -> pd.DataFrame:
