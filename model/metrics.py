@@ -79,21 +79,28 @@ def _hhi(tonnes: pd.Series) -> float:
 def exposure_table(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
     """Naive and effective exposure per power, over the horizon and at the peak period."""
     demand_by_period = instance.demand.sum(axis=0)
-    total_demand = float(demand_by_period.sum())
-    rows = []
-    weights = {mode: instance.exposure_weights(mode) for mode in ("naive", "dependency-aware")}
-    for power in instance.powers:
-        row = {"power": power, "cap": instance.exposure_caps.get(power, np.nan)}
+    periods = list(demand_by_period.index)
+    demand = demand_by_period.to_numpy(dtype=float)
+    total_demand = float(demand.sum())
+    # Delivered tonnes as period × route, so that each mode's exposure per power and period
+    # is one matrix product with the route × power weights.
+    delivered = plan.pivot_table(index="period", columns="route", values="delivered_t",
+                                 aggfunc="sum").reindex(index=periods, fill_value=0.0) \
+        .fillna(0.0) if len(plan) else pd.DataFrame(index=periods)
+    table = pd.DataFrame({"power": list(instance.powers),
+                          "cap": [instance.exposure_caps.get(p, np.nan)
+                                  for p in instance.powers]})
+    with np.errstate(divide="ignore", invalid="ignore"):
         for label, mode in (("naive", "naive"), ("effective", "dependency-aware")):
-            weight = plan["route"].map(weights[mode][power])
-            exposed = (weight * plan["delivered_t"]).groupby(plan["period"]).sum()
-            exposed = exposed.reindex(demand_by_period.index, fill_value=0.0)
-            row[label] = float(exposed.sum()) / total_demand if total_demand > 0 else 0.0
-            ratio = exposed / demand_by_period.replace(0.0, np.nan)
-            row[f"{label}_peak"] = float(ratio.max()) if ratio.notna().any() else 0.0
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["power", "cap", "naive", "effective", "naive_peak",
-                                       "effective_peak"])
+            weights = instance.exposure_weights(mode).loc[delivered.columns, instance.powers]
+            exposed = delivered.to_numpy(dtype=float) @ weights.to_numpy(dtype=float)
+            table[label] = (exposed.sum(axis=0) / total_demand if total_demand > 0
+                            else np.zeros(len(instance.powers)))
+            ratio = np.where(demand[:, None] > 0, exposed / demand[:, None], np.nan)
+            has_ratio = ~np.isnan(ratio).all(axis=0)
+            table[f"{label}_peak"] = np.where(has_ratio, np.nanmax(
+                np.where(np.isnan(ratio), -np.inf, ratio), axis=0), 0.0)
+    return table[["power", "cap", "naive", "effective", "naive_peak", "effective_peak"]]
 
 
 def average_risk(plan: pd.DataFrame, instance: Instance) -> float:

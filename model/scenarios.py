@@ -81,11 +81,15 @@ class ScenarioSet:
     def route_survival(self, routes: pd.DataFrame) -> pd.DataFrame:
         """Scenario × route: the fraction of a route's deliveries that gets through once the
         scenario's disruption has begun."""
-        columns = {}
         availability = self.availability
-        for route, row in routes.iterrows():
-            countries = sorted({row["origin_country"], row["hub_country"], *row["transit"]})
-            columns[route] = availability[countries].prod(axis=1).to_numpy()
+        kept = availability.to_numpy()
+        column_of = {country: i for i, country in enumerate(availability.columns)}
+        columns = {}
+        for route, origin, hub, transit in zip(routes.index, routes["origin_country"],
+                                               routes["hub_country"], routes["transit"],
+                                               strict=True):
+            countries = sorted({origin, hub, *transit})
+            columns[route] = np.prod(kept[:, [column_of[c] for c in countries]], axis=1)
         return pd.DataFrame(columns, index=availability.index)
 
 

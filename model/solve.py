@@ -557,8 +557,9 @@ def cost_breakdown(plan: pd.DataFrame, unmet: pd.DataFrame, stock: pd.DataFrame,
                    instance: Instance) -> dict[str, float]:
     """Purchase, freight, processing, holding and unmet-demand penalty, in $ over the horizon."""
     routes = instance.routes
-    purchase = sum(float(instance.purchase_price.at[r, t]) * q
-                   for r, t, q in zip(plan["route"], plan["period"], plan["tonnes"], strict=True))
+    prices = instance.purchase_price.stack().reindex(
+        pd.MultiIndex.from_arrays([plan["route"], plan["period"]])).to_numpy(dtype=float)
+    purchase = float(prices @ plan["tonnes"].to_numpy(dtype=float)) if len(plan) else 0.0
     return {
         "purchase": float(purchase),
         "freight": float((plan["route"].map(routes["freight_usd_per_t"]) * plan["tonnes"]).sum()),
