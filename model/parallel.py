@@ -203,6 +203,21 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def prepare(workers: int | None = None, scheduler: str | None = None) -> None:
+    """Start the local fork server now, if the tasks will run on local processes.
+
+    The server imports the solver stack in its own process; started early (before loading
+    data or solving what a sweep needs first), that overlaps with this process's work instead
+    of delaying the first parallel task by a second or two.
+    """
+    if scheduler is not None or (workers if workers is not None else default_workers()) <= 1:
+        return
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _run_local(function: Callable[[S, T], R], tasks: list[T], labels: list[str], shared: S,
                workers: int, progress: Progress | None) -> list[TaskOutcome[R]]:
     outcomes: list[TaskOutcome[R] | None] = [None] * len(tasks)

@@ -168,6 +168,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     from stibium.model import build_instance, load_dataset, load_strategy
     from stibium.model.stress import plan_frame, read_plan_csv, stress_tests
 
+    where = cli_sweeps.parallel_options(args, several=args.event == "all")
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
     plan = None
@@ -179,8 +180,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         events = list(dataset["events"]["event"]) if args.event == "all" else [args.event]
     outcomes = stress_tests(dataset, strategy, events, plan=plan, availability=availability,
                             onset=args.onset, price_multiplier=args.price_multiplier,
-                            progress=cli_sweeps.progress_printer(args, "stresses"),
-                            **cli_sweeps.parallel_options(args))
+                            progress=cli_sweeps.progress_printer(args, "stresses"), **where)
     if args.json:
         payload = [{**o.value.to_dict(), "status": "ok"} if o.ok else
                    {"stress": o.label, "status": "failed", "message": o.error}
@@ -196,14 +196,14 @@ def cmd_stress(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from stibium.model import compare, load_dataset, load_strategy
 
+    where = cli_sweeps.parallel_options(args, several=len(args.strategies) > 1)
     dataset = load_dataset(args.data)
     strategies = [load_strategy(name) for name in args.strategies]
     from stibium.model.compare import plan_diff
     from stibium.model.export import write_workbook
 
     table, results = compare(dataset, strategies,
-                             progress=cli_sweeps.progress_printer(args, "strategies"),
-                             **cli_sweeps.parallel_options(args))
+                             progress=cli_sweeps.progress_printer(args, "strategies"), **where)
     diff = plan_diff(results)
     if args.csv:
         _export(write_csv_of(table), args.csv)

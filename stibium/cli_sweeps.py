@@ -67,11 +67,17 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
                             "tcp://host:8786 (needs pip install 'stibium[dask]')")
 
 
-def parallel_options(args: argparse.Namespace) -> dict[str, Any]:
+def parallel_options(args: argparse.Namespace, several: bool = True) -> dict[str, Any]:
+    """`workers` and `scheduler` for the model's sweeps. Call it first in a command: when the
+    command will run `several` tasks, it starts the local worker server, which then loads
+    while the command reads data and solves."""
     from stibium.model.errors import StibiumInputError
+    from stibium.model.parallel import prepare
 
     if args.workers is not None and args.workers < 1:
         raise StibiumInputError(f"--workers must be at least 1, not {args.workers}")
+    if several:
+        prepare(args.workers, args.scheduler)
     return {"workers": args.workers, "scheduler": args.scheduler}
 
 
@@ -147,10 +153,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from stibium.model import load_dataset, load_strategy
     from stibium.model.sensitivity import tornado
 
+    where = parallel_options(args)
     dataset = load_dataset(args.data)
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
     table = tornado(dataset, load_strategy(args.strategy), tables=tables,
-                    progress=progress_printer(args, "solves"), **parallel_options(args))
+                    progress=progress_printer(args, "solves"), **where)
     failures = table.attrs.get("failures", [])
     if args.json:
         rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
@@ -186,6 +193,7 @@ def cmd_montecarlo(args: argparse.Namespace) -> int:
     from stibium.model.montecarlo import montecarlo
     from stibium.model.stress import plan_frame, read_plan_csv
 
+    where = parallel_options(args)
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
     plan = None
@@ -193,7 +201,7 @@ def cmd_montecarlo(args: argparse.Namespace) -> int:
         plan = read_plan_csv(args.plan, build_instance(dataset, plan_frame(strategy)))
     result = montecarlo(dataset, strategy, plan=plan, batches=args.batches,
                         samples=args.samples, seed=args.seed, severity=args.severity,
-                        progress=progress_printer(args, "batches"), **parallel_options(args))
+                        progress=progress_printer(args, "batches"), **where)
     total = len(result.batches) + 1
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
