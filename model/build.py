@@ -137,9 +137,10 @@ def define_sets(model: pyo.ConcreteModel, instance: Instance) -> None:
         "hub_market": _group2(routes, "hub", "market"),
     }
     by_country_market: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for route, row in routes.iterrows():
-        for country in {row["origin_country"], row["hub_country"]}:
-            by_country_market[(country, row["market"])].append(route)
+    for route, origin, hub, market in zip(routes.index, routes["origin_country"],
+                                          routes["hub_country"], routes["market"], strict=True):
+        for country in dict.fromkeys((origin, hub)):
+            by_country_market[(country, market)].append(route)
     model._routes_by["country_market"] = dict(by_country_market)
 
 
@@ -159,28 +160,29 @@ def define_flow_variables(model: pyo.ConcreteModel, instance: Instance) -> None:
     # flow into the stockpile from nowhere.
     # A strategy's max_unmet_share is a row of its own (unmet_limit), so that an infeasible
     # strategy's diagnosis can name and relax it like any other limit.
-    demand = instance.demand
+    demand = _lookup(instance.demand)
     model.unmet = pyo.Var(model.MARKETS, model.PERIODS, domain=pyo.NonNegativeReals,
-                          bounds=lambda m, market, t: (0.0, float(demand.at[market, t])))
+                          bounds=lambda m, market, t: (0.0, demand[market, t]))
     unmet_share = instance.strategy.max_unmet_share
     if unmet_share is not None:
         model.unmet_limit = pyo.Constraint(
             model.MARKETS, model.PERIODS,
             rule=lambda m, market, t: m.unmet[market, t]
-            <= unmet_share * float(demand.at[market, t]))
-    yields = instance.routes["recovery_yield"]
+            <= unmet_share * demand[market, t])
+    yields = instance.routes["recovery_yield"].to_dict()
     model.delivered = pyo.Expression(
-        model.ROUTES, model.PERIODS, rule=lambda m, r, t: float(yields[r]) * m.buy[r, t])
+        model.ROUTES, model.PERIODS, rule=lambda m, r, t: yields[r] * m.buy[r, t])
 
 
 def define_supply_constraints(model: pyo.ConcreteModel, instance: Instance) -> None:
     by_origin, by_hub = model._routes_by["origin"], model._routes_by["hub"]
+    available, capacity = _lookup(instance.availability), _lookup(instance.capacity)
 
     def origin_rule(m, o, t):
-        return sum(m.buy[r, t] for r in by_origin[o]) <= float(instance.availability.at[o, t])
+        return _linear([(1.0, m.buy[r, t]) for r in by_origin[o]]) <= available[o, t]
 
     def hub_rule(m, h, t):
-        return sum(m.buy[r, t] for r in by_hub[h]) <= float(instance.capacity.at[h, t])
+        return _linear([(1.0, m.buy[r, t]) for r in by_hub[h]]) <= capacity[h, t]
 
     model.origin_availability = pyo.Constraint(model.ORIGINS, model.PERIODS, rule=origin_rule)
     model.hub_capacity = pyo.Constraint(model.HUBS, model.PERIODS, rule=hub_rule)
@@ -195,10 +197,16 @@ def define_demand_constraints(model: pyo.ConcreteModel, instance: Instance) -> N
         index = periods.index(t)
         return m.stock[market, periods[index - 1]] if index > 0 else initial
 
+    yields = instance.routes["recovery_yield"].to_dict()
+    demand = _lookup(instance.demand)
+
     def balance_rule(m, market, t):
-        delivered = sum(m.delivered[r, t] for r in by_market.get(market, []))
-        return (delivered + previous_stock(m, market, t) - m.stock[market, t]
-                + m.unmet[market, t] == float(instance.demand.at[market, t]))
+        terms = [(yields[r], m.buy[r, t]) for r in by_market.get(market, [])]
+        terms += [(-1.0, m.stock[market, t]), (1.0, m.unmet[market, t])]
+        previous = previous_stock(m, market, t)
+        if isinstance(previous, float | int):
+            return _linear(terms) == demand[market, t] - previous
+        return _linear(terms + [(1.0, previous)]) == demand[market, t]
 
     model.demand_balance = pyo.Constraint(model.MARKETS, model.PERIODS, rule=balance_rule)
     if instance.strategy.stock_target_days > 0:
@@ -215,9 +223,12 @@ def _share_family(model: pyo.ConcreteModel, instance: Instance, name: str,
     if not index:
         return
 
+    yields = instance.routes["recovery_yield"].to_dict()
+    demand = _lookup(instance.demand)
+
     def rule(m, node, market, t):
-        cap = caps[node] * float(instance.demand.at[market, t])
-        return sum(m.delivered[r, t] for r in groups[(node, market)]) <= cap
+        cap = caps[node] * demand[market, t]
+        return _linear([(yields[r], m.buy[r, t]) for r in groups[(node, market)]]) <= cap
 
     setattr(model, name, pyo.Constraint(index, rule=rule))
 
@@ -236,11 +247,12 @@ def define_risk_constraints(model: pyo.ConcreteModel, instance: Instance) -> Non
     if budget is None:
         return
     by_market = model._routes_by["market"]
-    risk = instance.routes["risk_score"]
+    weight = (instance.routes["risk_score"] * instance.routes["recovery_yield"]).to_dict()
+    demand = _lookup(instance.demand)
 
     def rule(m, market, t):
-        weighted = sum(float(risk[r]) * m.delivered[r, t] for r in by_market.get(market, []))
-        return weighted <= budget * float(instance.demand.at[market, t])
+        weighted = _linear([(weight[r], m.buy[r, t]) for r in by_market.get(market, [])])
+        return weighted <= budget * demand[market, t]
 
     model.risk_budget = pyo.Constraint(model.MARKETS, model.PERIODS, rule=rule)
 
@@ -254,13 +266,17 @@ def define_exposure_constraints(model: pyo.ConcreteModel, instance: Instance) ->
     index = [(p, market, t) for p in caps for market in instance.markets
              for t in instance.periods]
 
+    yields = instance.routes["recovery_yield"]
+    weighted = {power: (weights[power] * yields).to_dict() for power in caps}
+    weights_positive = {power: (weights[power] > 0).to_dict() for power in caps}
+    demand = _lookup(instance.demand)
+
     def rule(m, power, market, t):
-        exposed = sum(float(weights.at[r, power]) * m.delivered[r, t]
-                      for r in by_market.get(market, []) if weights.at[r, power] > 0)
-        cap = caps[power] * float(instance.demand.at[market, t])
-        if isinstance(exposed, int):
+        terms = [(weighted[power][r], m.buy[r, t]) for r in by_market.get(market, [])
+                 if weights_positive[power][r]]
+        if not terms:
             return pyo.Constraint.Feasible
-        return exposed <= cap
+        return _linear(terms) <= caps[power] * demand[market, t]
 
     model.exposure_cap = pyo.Constraint(index, rule=rule)
 
@@ -269,18 +285,28 @@ def define_first_stage_cost(model: pyo.ConcreteModel, instance: Instance) -> Non
     unit_cost = instance.unit_cost
     risk = instance.routes["risk_score"]
     risk_price = instance.strategy.risk_price_usd_per_t
-    model.procurement_cost = pyo.Expression(expr=sum(
-        float(unit_cost.at[r, t]) * model.buy[r, t]
-        for r in model.ROUTES for t in model.PERIODS))
-    model.holding_cost = pyo.Expression(expr=instance.holding_cost * sum(
-        model.stock[m, t] for m in model.MARKETS for t in model.PERIODS))
-    model.unmet_cost = pyo.Expression(expr=instance.unmet_penalty * sum(
-        model.unmet[m, t] for m in model.MARKETS for t in model.PERIODS))
-    model.risk_charge = pyo.Expression(expr=risk_price * sum(
-        float(risk[r]) * model.delivered[r, t] for r in model.ROUTES for t in model.PERIODS)
+    cost = _lookup(unit_cost)
+    model.procurement_cost = pyo.Expression(expr=_linear(
+        [(cost[r, t], model.buy[r, t]) for r in model.ROUTES for t in model.PERIODS]))
+    model.holding_cost = pyo.Expression(expr=_linear(
+        [(instance.holding_cost, model.stock[m, t])
+         for m in model.MARKETS for t in model.PERIODS]))
+    model.unmet_cost = pyo.Expression(expr=_linear(
+        [(instance.unmet_penalty, model.unmet[m, t])
+         for m in model.MARKETS for t in model.PERIODS]))
+    charge = (risk * instance.routes["recovery_yield"] * risk_price).to_dict()
+    model.risk_charge = pyo.Expression(expr=_linear(
+        [(charge[r], model.buy[r, t]) for r in model.ROUTES for t in model.PERIODS])
         if risk_price > 0 else 0.0)
     model.first_stage_cost = pyo.Expression(
         expr=model.procurement_cost + model.holding_cost + model.unmet_cost)
+
+
+def _lookup(table) -> dict[tuple, float]:
+    """A row × column table as a {(row, column): float} dict: pandas' ``.at`` costs tens of
+    microseconds a call, which adds up over every route and period."""
+    return {(row, column): float(value)
+            for column, values in table.items() for row, value in values.items()}
 
 
 def _linear(terms: list[tuple[float, pyo.Var]], constant: float = 0.0):
