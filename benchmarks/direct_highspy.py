@@ -283,21 +283,28 @@ def assemble(instance, formulation: str = "plain", bounded: bool | None = None) 
     return a.finish()
 
 
+def _recourse_arrays(instance, recourse) -> tuple:
+    """What both second-stage assemblies read: the strategy, periods, markets, the sizes
+    (R, T, M, K), probabilities (K), survival (K × R), disrupted (K × T), spot price (K × T)
+    and spot limit (M × T)."""
+    routes = instance.routes
+    periods = list(instance.periods)
+    markets = instance.markets
+    sizes = (len(routes), len(periods), len(markets), len(recourse.scenarios))
+    return (instance.strategy, periods, markets, sizes,
+            np.asarray(recourse.probability, dtype=float),
+            recourse.survival[list(routes.index)].to_numpy(dtype=float),
+            recourse.disrupted.to_numpy(dtype=bool),
+            recourse.spot_price.to_numpy(dtype=float),
+            recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float))
+
+
 def _assemble_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int, UNMET: int,
                        unit_cost: np.ndarray, route_market: np.ndarray, yields: np.ndarray,
                        demand: np.ndarray, rhs: np.ndarray, aggregated: bool,
                        bounded: bool) -> None:
-    strategy = instance.strategy
-    routes = instance.routes
-    periods = list(instance.periods)
-    markets = instance.markets
-    R, T, M = len(routes), len(periods), len(markets)
-    K = len(recourse.scenarios)
-    probability = np.asarray(recourse.probability, dtype=float)
-    survival = recourse.survival[list(routes.index)].to_numpy(dtype=float)  # K × R
-    disrupted = recourse.disrupted.to_numpy(dtype=bool)  # K × T
-    spot_price = recourse.spot_price.to_numpy(dtype=float)  # K × T
-    spot_limit = recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float)  # M × T
+    (strategy, periods, markets, (R, T, M, K), probability, survival, disrupted, spot_price,
+     spot_limit) = _recourse_arrays(instance, recourse)
     penalty = float(instance.unmet_penalty)
     n = K * M * T
 
@@ -417,18 +424,9 @@ def _assemble_trimmed_recourse(a: _Assembler, instance, recourse, BUY: int, STOC
     and rows exist only from each scenario's onset; the scenario's stock path starts from the
     planned stock of the period before (``stock[m, s − 1]``, or the initial stock), and the
     CVaR rows are those of ``aggregated``."""
-    strategy = instance.strategy
-    routes = instance.routes
-    periods = list(instance.periods)
-    markets = instance.markets
-    R, T, M = len(routes), len(periods), len(markets)
-    K = len(recourse.scenarios)
-    probability = np.asarray(recourse.probability, dtype=float)
-    survival = recourse.survival[list(routes.index)].to_numpy(dtype=float)  # K × R
-    disrupted = recourse.disrupted.to_numpy(dtype=bool)  # K × T
+    (strategy, periods, markets, (R, T, M, K), probability, survival, disrupted, spot_price,
+     spot_limit) = _recourse_arrays(instance, recourse)
     onset = np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), T)
-    spot_price = recourse.spot_price.to_numpy(dtype=float)  # K × T
-    spot_limit = recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float)  # M × T
     penalty = float(instance.unmet_penalty)
     initial = float(strategy.initial_stock_t)
 
