@@ -7,7 +7,8 @@ serves) in one process: a first Run warms imports and caches, then each timed Ru
 the demand (so the cache misses and the default strategy is really solved again) and
 clicks Run; the time is the whole script rerun (form, solve with risk replay, the page's
 tables and charts). The same solves through the Python API are timed for comparison.
-Asserts that each Run shows no exception and solves (the app's solve is counted).
+Also timed: the same page rerun with nothing changed (cached: rendering only). Asserts that
+each Run shows no exception and solves once, and that the plain rerun solves nothing.
 """
 
 from __future__ import annotations
@@ -67,6 +68,15 @@ def main() -> None:
         assert not at.exception, at.exception
         assert len(solves) == before + 1, "the Run did not solve"
 
+    # The same page rerun with nothing changed (cached, no solve): what rendering costs.
+    render_times = []
+    for _ in range(args.repeat):
+        before = len(solves)
+        start = time.perf_counter()
+        at.run()
+        render_times.append(time.perf_counter() - start)
+        assert not at.exception and len(solves) == before
+
     dataset, strategy = load_dataset(), load_strategy("dependency-aware")
     api_times = []
     for i in range(args.repeat):
@@ -78,6 +88,8 @@ def main() -> None:
     print(f"dependency-aware, shipped data, {args.repeat} runs each (seconds)")
     print(f"  app Run (rerun with solve): median {statistics.median(app_times):.3f}, "
           f"max {max(app_times):.3f}")
+    print(f"  app rerun, nothing changed: median {statistics.median(render_times):.3f}, "
+          f"max {max(render_times):.3f}")
     print(f"  API solve():                median {statistics.median(api_times):.3f}, "
           f"max {max(api_times):.3f}")
 

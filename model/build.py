@@ -362,7 +362,10 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Reco
                           bounds=lambda m, k, market, t: (
                               0.0, float(demand[market_position[market], period_position[t]])))
 
-    if arriving is None:
+    if arriving is not None:
+        fixed_unmet = np.array([[float(pyo.value(model.unmet[market, t])) for t in periods]
+                                for market in markets])
+    else:
         routes = instance.routes
         yields = routes["recovery_yield"].to_numpy()
         route_names = list(routes.index)
@@ -400,7 +403,7 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Reco
             terms += [(1.0, m.arrivals[market, t]), (1.0, m.unmet[market, t])]
             terms += [(coefficient, m.buy[route, t]) for coefficient, route in cuts[k, market]]
         else:
-            right -= float(arriving[k, mi, ti]) + float(pyo.value(m.unmet[market, t]))
+            right -= float(arriving[k, mi, ti]) + fixed_unmet[mi, ti]
         return _linear(terms) >= right
 
     model.scenario_balance = pyo.Constraint(model.OPEN, rule=balance_rule)
@@ -419,8 +422,9 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Reco
 
     model.recourse_cost = pyo.Expression(model.SCENARIOS,
                                          rule=lambda m, k: _linear(recourse_terms(m, k)))
-    planned_unmet = sum(pyo.value(model.unmet[market, t]) if arriving is not None
-                        else model.unmet[market, t] for market in markets for t in periods)
+    planned_unmet = (float(fixed_unmet.sum()) if arriving is not None else
+                     _linear([(1.0, model.unmet[market, t])
+                              for market in markets for t in periods]))
     model.shortfall_loss = pyo.Expression(model.SCENARIOS, rule=lambda m, k: _linear(
         [(1.0, m.short[cell]) for cell in cell_of_scenario[k]]) + planned_unmet)
     model.expected_recourse = pyo.Expression(expr=_linear(

@@ -174,11 +174,28 @@ def _positive(tonnes: pd.Series) -> pd.Series:
     return tonnes
 
 
+_COUNTRY_INPUTS: dict[str, tuple[pd.Series, pd.Series]] = {}
+
+
+def _country_inputs(dataset: Dataset) -> tuple[pd.Series, pd.Series]:
+    """wgi_norm and the trade-restriction factor by country, read once per dataset (the
+    panel needs them eight times per plan)."""
+    cached = _COUNTRY_INPUTS.get(dataset.fingerprint) if dataset.fingerprint else None
+    if cached is None:
+        cached = (dataset["countries"].set_index("country")["wgi_norm"].astype(float),
+                  dataset["trade_restrictions"].set_index("country")["restriction_factor"]
+                  .astype(float))
+        if dataset.fingerprint:  # a dataset built by hand has none: never cached
+            if len(_COUNTRY_INPUTS) > 64:
+                _COUNTRY_INPUTS.clear()
+            _COUNTRY_INPUTS[dataset.fingerprint] = cached
+    return cached
+
+
 def _country_frame(tonnes: pd.Series, dataset: Dataset) -> pd.DataFrame:
     """Shares and the per-country risk inputs, sorted by share (then name)."""
     total = float(tonnes.sum())
-    wgi = dataset["countries"].set_index("country")["wgi_norm"].astype(float)
-    t = dataset["trade_restrictions"].set_index("country")["restriction_factor"].astype(float)
+    wgi, t = _country_inputs(dataset)
     missing = [c for c in tonnes.index if c not in wgi.index or c not in t.index]
     if missing:
         raise KeyError(f"country {missing[0]!r} has no wgi_norm (countries.csv) or no "

@@ -47,12 +47,11 @@ R = TypeVar("R")
 Progress = Callable[[int, int], None]
 
 # What a worker needs before its first solve. The fork server imports these once; every worker
-# forked from it starts with them loaded. Pyomo defers SciPy until its standard-form compiler
-# first runs, so the SciPy modules that its deferred import pulls in are listed too.
+# forked from it starts with them loaded. (SciPy is not needed: the standard-form compiler is
+# given numpy matrices, see solve.compile_standard_form.)
 PRELOAD = ("stibium.model.solve", "stibium.model.risk", "stibium.model.stress",
            "stibium.model.sensitivity", "stibium.model.compare", "stibium.model.montecarlo",
-           "highspy", "pyomo.repn.plugins.standard_form", "scipy.sparse", "scipy.stats",
-           "scipy.integrate", "scipy.spatial")
+           "highspy", "pyomo.repn.plugins.standard_form")
 
 # Seconds to wait for a Dask scheduler to answer, and for it to have at least one worker.
 CONNECT_TIMEOUT_S = 10.0

@@ -27,6 +27,7 @@ from stibium.model import (
 )
 from stibium.model.errors import StibiumInputError
 from stibium.model.frontier import frontier
+from stibium.model.stress import plan_frame
 from stibium.ui import compute, fmt, launch, share, state
 from tests.app_helpers import APP, PAGES, data_copy, malformed_prices, raised_prices
 
@@ -483,6 +484,25 @@ def test_stress_page_uploaded_plan_and_a_bad_one(shipped_data) -> None:
     button(at, "Run stress test").click().run()
     assert not at.exception
     assert errors(at) == [str(raised.value)]
+
+
+def test_stress_page_replays_an_uploaded_plan_under_a_cvar_strategy(shipped_data) -> None:
+    """min-cvar limits CVaR over its scenarios; its horizon and limits still frame an uploaded
+    plan, which is replayed without them (as `stibium stress --plan` does)."""
+    strategy = load_strategy("min-cvar")
+    plan_csv = (b"origin,hub,market,period,tonnes\n"
+                b"Turkey,Campine Beerse,EU (Antwerp-Rotterdam),2026,2000\n")
+    plan = read_plan_csv(plan_csv, build_instance(shipped_data, plan_frame(strategy)))
+    expected = stress_test(shipped_data, strategy, plan=plan, event="China export ban")
+    at = new_app()
+    at.selectbox(key=at.session_state[state.BASE_WIDGET]).set_value("min-cvar").run()
+    go(at, "views/stress.py")
+    [r for r in at.radio if r.label == "Plan"][0].set_value("A plan CSV I upload")
+    at.selectbox[0].set_value("China export ban")
+    at.file_uploader[0].set_value(("plan.csv", plan_csv, "text/csv"))
+    button(at, "Run stress test").click().run()
+    assert not at.exception and not errors(at)
+    assert metrics(at)["Shortfall"] == fmt.tonnes(expected.totals["shortfall_t"])
 
 
 def test_data_page_shows_every_table_and_the_leverage_matrix(shipped_data) -> None:

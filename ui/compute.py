@@ -26,12 +26,12 @@ from stibium.model import (
     parse_strategy,
     read_plan_csv,
     solve,
-    stress_test,
 )
 from stibium.model.data import TABLES
-from stibium.model.errors import StibiumInputError
+from stibium.model.errors import SolverError, StibiumInputError
 from stibium.model.export import bundle_zip
 from stibium.model.frontier import Frontier, frontier
+from stibium.model.stress import plan_frame, stress_tests
 
 Overrides = tuple[tuple[str, bytes], ...]
 
@@ -121,13 +121,21 @@ def run_stress(data_dir: str, overrides: Overrides, strategy_toml: str, plan_csv
     strategy = parse_strategy(strategy_toml, source="strategy")
     plan = None
     if plan_csv is not None:
-        plan = read_plan_csv(plan_csv, build_instance(
-            data, strategy.with_changes(scenario_mode="none")))
-    if availability is not None:
-        return [stress_test(data, strategy, plan=plan, availability=dict(availability),
-                            onset=onset, price_multiplier=price_multiplier)]
-    return [stress_test(data, strategy, plan=plan, event=event, onset=onset)
-            for event in events]
+        # The strategy without its scenarios and CVaR terms frames the plan (as the CLI does):
+        # dropping only the scenarios of min-cvar would be an inconsistent strategy.
+        plan = read_plan_csv(plan_csv, build_instance(data, plan_frame(strategy)))
+    # One solve of the strategy, then one replay per stress, in this process (the app's
+    # replays take well under a second; a process pool would cost more to start).
+    outcomes = stress_tests(data, strategy, None if availability is not None else list(events),
+                            plan=plan,
+                            availability=dict(availability) if availability is not None else None,
+                            onset=onset, price_multiplier=price_multiplier, workers=1)
+    failed = [outcome for outcome in outcomes if not outcome.ok]
+    if failed:
+        if failed[0].input_error:
+            raise StibiumInputError(failed[0].describe())
+        raise SolverError(failed[0].describe())
+    return [outcome.value for outcome in outcomes]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
