@@ -420,13 +420,19 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Reco
             terms.append((weight * penalty, m.short[k, market, t]))
         return terms
 
-    model.recourse_cost = pyo.Expression(model.SCENARIOS,
-                                         rule=lambda m, k: _linear(recourse_terms(m, k)))
-    planned_unmet = (float(fixed_unmet.sum()) if arriving is not None else
-                     _linear([(1.0, model.unmet[market, t])
-                              for market in markets for t in periods]))
-    model.shortfall_loss = pyo.Expression(model.SCENARIOS, rule=lambda m, k: _linear(
-        [(1.0, m.short[cell]) for cell in cell_of_scenario[k]]) + planned_unmet)
+    # Per-scenario losses are rows of the CVaR blocks only; a replay (fixed first stage)
+    # reads its outcomes from the variables and needs neither.
+    strategy = instance.strategy
+    if arriving is None and (strategy.cvar_cost_limit_usd is not None
+                             or strategy.cvar_cost_weight > 0):
+        model.recourse_cost = pyo.Expression(model.SCENARIOS,
+                                             rule=lambda m, k: _linear(recourse_terms(m, k)))
+    if arriving is None and (strategy.cvar_shortfall_limit is not None
+                             or strategy.cvar_shortfall_weight_usd_per_t > 0):
+        planned_unmet = _linear([(1.0, model.unmet[market, t])
+                                 for market in markets for t in periods])
+        model.shortfall_loss = pyo.Expression(model.SCENARIOS, rule=lambda m, k: _linear(
+            [(1.0, m.short[cell]) for cell in cell_of_scenario[k]]) + planned_unmet)
     model.expected_recourse = pyo.Expression(expr=_linear(
         [term for k in scenarios for term in recourse_terms(model, k, float(probability[k]))]))
 
