@@ -85,11 +85,28 @@ def build_evaluation_model(instance: Instance, recourse: Recourse, buy: dict, st
     model = pyo.ConcreteModel(name="stibium-evaluation")
     model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     define_sets(model, instance)
+    arriving, planned_stock = fixed_plan_arrivals(instance, recourse, buy, unmet)
+    model._planned_stock = planned_stock
+    model.unmet = pyo.Param(model.MARKETS, model.PERIODS, within=pyo.Reals,
+                            initialize=lambda m, market, t: float(unmet.get((market, t), 0.0)))
+    model.first_stage_cost = pyo.Expression(
+        expr=fixed_first_stage_cost(instance, buy, stock, unmet))
+    define_recourse(model, instance, recourse, arriving=arriving, planned_stock=planned_stock)
+    model.total_cost = pyo.Objective(expr=model.expected_recourse, sense=pyo.minimize)
+    return model
+
+
+def fixed_plan_arrivals(instance: Instance, recourse: Recourse, buy: dict, unmet: dict
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """What a fixed plan brings in each scenario (scenario × market × period tonnes: all of
+    it before the onset, what survives after) and the stock it can hold before any onset
+    (market × period)."""
     routes = instance.routes
     periods = list(instance.periods)
     markets = instance.markets
-    delivered = np.array([[buy.get((r, t), 0.0) * float(routes.at[r, "recovery_yield"])
-                           for t in periods] for r in routes.index])
+    yields = routes["recovery_yield"].to_dict()
+    delivered = np.array([[buy.get((r, t), 0.0) * yields[r] for t in periods]
+                          for r in routes.index])
     market_of = routes["market"].to_numpy()
     survival = recourse.survival[list(routes.index)].to_numpy()
     disrupted = recourse.disrupted.to_numpy()
@@ -110,16 +127,14 @@ def build_evaluation_model(instance: Instance, recourse: Recourse, buy: dict, st
         planned = np.array([float(unmet.get((market, t), 0.0)) for market in markets])
         level = np.maximum(level + arriving_full[:, ti] + planned - demand[:, ti], 0.0)
         planned_stock[:, ti] = level
-    model._planned_stock = planned_stock
-    model.unmet = pyo.Param(model.MARKETS, model.PERIODS, within=pyo.Reals,
-                            initialize=lambda m, market, t: float(unmet.get((market, t), 0.0)))
-    cost = sum(float(instance.unit_cost.at[r, t]) * q for (r, t), q in buy.items()) \
-        + instance.holding_cost * sum(stock.values()) \
-        + instance.unmet_penalty * sum(unmet.values())
-    model.first_stage_cost = pyo.Expression(expr=float(cost))
-    define_recourse(model, instance, recourse, arriving=arriving, planned_stock=planned_stock)
-    model.total_cost = pyo.Objective(expr=model.expected_recourse, sense=pyo.minimize)
-    return model
+    return arriving, planned_stock
+
+
+def fixed_first_stage_cost(instance: Instance, buy: dict, stock: dict, unmet: dict) -> float:
+    unit_cost = _lookup(instance.unit_cost)
+    return float(sum(unit_cost[r, t] * q for (r, t), q in buy.items())
+                 + instance.holding_cost * sum(stock.values())
+                 + instance.unmet_penalty * sum(unmet.values()))
 
 
 def define_sets(model: pyo.ConcreteModel, instance: Instance) -> None:

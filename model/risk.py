@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from .build import build_evaluation_model
+from .build import fixed_first_stage_cost, fixed_plan_arrivals
 from .data import Dataset
 from .errors import SolverError, StrategyError
 from .instance import Instance, Recourse, recourse_for
@@ -65,34 +65,49 @@ def first_stage_of(plan: pd.DataFrame, stock: pd.DataFrame, unmet: pd.DataFrame
 def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recourse
                   ) -> ScenarioOutcomes:
     """Per-scenario shortfall and costs from a solved model that has the second stage."""
-    first_stage = float(pyo.value(model.first_stage_cost))
+    periods, markets = list(instance.periods), instance.markets
+    open_cells = list(model.OPEN)
+    market_index = {market: i for i, market in enumerate(markets)}
+    period_index = {t: i for i, t in enumerate(periods)}
+    cells = (np.array([cell[0] for cell in open_cells], dtype=int),
+             np.array([market_index[cell[1]] for cell in open_cells], dtype=int),
+             np.array([period_index[cell[2]] for cell in open_cells], dtype=int))
+    # Before its onset a scenario holds the planned stock (see build.define_recourse); a
+    # replay model (build_evaluation_model) carries it as numbers.
+    planned_stock = getattr(model, "_planned_stock", None)
+    if planned_stock is None:
+        planned_stock = np.array([[float(model.stock[market, t].value or 0.0)
+                                   for t in periods] for market in markets])
+    planned_unmet = np.array([[max(float(pyo.value(model.unmet[market, t])), 0.0)
+                               for t in periods] for market in markets])
+    duals = np.array([float(model.dual.get(model.scenario_balance[cell], 0.0) or 0.0)
+                      for cell in open_cells])
+    return outcomes_from_cells(
+        instance, recourse, float(pyo.value(model.first_stage_cost)), cells,
+        [model.hold[cell].value or 0.0 for cell in open_cells],
+        [model.spot[cell].value or 0.0 for cell in open_cells],
+        [model.short[cell].value or 0.0 for cell in open_cells],
+        duals, planned_stock, planned_unmet)
+
+
+def outcomes_from_cells(instance: Instance, recourse: Recourse, first_stage: float,
+                        cells: tuple[np.ndarray, np.ndarray, np.ndarray], hold, spot, short,
+                        duals, planned_stock: np.ndarray, planned_unmet: np.ndarray
+                        ) -> ScenarioOutcomes:
+    """The outcome tables from the second stage's values on its open (scenario, market,
+    period) cells, in row-major order (each scenario's cells from its onset on)."""
     periods, markets = list(instance.periods), instance.markets
     shape = (len(recourse.scenarios), len(markets), len(periods))
 
-    open_cells = list(model.OPEN)
-    k_of = np.array([cell[0] for cell in open_cells], dtype=int)
-    market_index = {market: i for i, market in enumerate(markets)}
-    period_index = {t: i for i, t in enumerate(periods)}
-    m_of = np.array([market_index[cell[1]] for cell in open_cells], dtype=int)
-    t_of = np.array([period_index[cell[2]] for cell in open_cells], dtype=int)
-
-    def values(variable: pyo.Var, before_onset: np.ndarray | float) -> np.ndarray:
-        """Scenario × market × period; the variable exists from each scenario's onset on."""
+    def spread(values, before_onset: np.ndarray | float) -> np.ndarray:
         full = np.empty(shape)
         full[...] = before_onset
-        full[k_of, m_of, t_of] = [variable[cell].value or 0.0 for cell in open_cells]
+        full[cells] = np.asarray(values, dtype=float)
         return np.maximum(full, 0.0)
 
-    # Before its onset a scenario holds the planned stock (see build.define_recourse).
-    if isinstance(getattr(model, "stock", None), pyo.Var):
-        planned_stock = np.array([[float(model.stock[market, t].value or 0.0) for t in periods]
-                                  for market in markets])
-    else:
-        planned_stock = model._planned_stock
-    held = values(model.hold, planned_stock[None, :, :])
-    spot, short = values(model.spot, 0.0), values(model.short, 0.0)
-    planned_unmet = np.array([[max(float(pyo.value(model.unmet[market, t])), 0.0)
-                               for t in periods] for market in markets])
+    held = spread(hold, planned_stock[None, :, :])
+    spot, short = spread(spot, 0.0), spread(short, 0.0)
+    planned_unmet = np.maximum(planned_unmet, 0.0)
     opening = np.concatenate([np.full(shape[:2] + (1,), instance.strategy.initial_stock_t),
                               held[:, :, :-1]], axis=2)
     draw = np.maximum(opening - held, 0.0)
@@ -124,29 +139,97 @@ def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recour
         "shortfall_t": shortfall.ravel(),
     })
     # An extra tonne of stock at the start is carried to every scenario's onset, where it
-    # lowers the first row of the scenario's own stock path.
-    first_rows: dict[str, float] = {market: 0.0 for market in markets}
-    seen: set[tuple[int, str]] = set()
-    for k, market, t in open_cells:
-        if (k, market) not in seen:
-            seen.add((k, market))
-            row = model.scenario_balance[k, market, t]
-            first_rows[market] += float(model.dual.get(row, 0.0) or 0.0)
-    insurance = list(first_rows.values())
+    # lowers the first row of the scenario's own stock path: the duals of those rows, per
+    # market, summed over scenarios (they carry the probabilities already).
+    scenario, market, period = cells
+    first = np.ones(len(scenario), dtype=bool)
+    first[1:] = (scenario[1:] != scenario[:-1]) | (market[1:] != market[:-1])
+    insurance = np.bincount(market[first], weights=np.asarray(duals, dtype=float)[first],
+                            minlength=len(markets))
     return ScenarioOutcomes(table=table, detail=detail,
-                            stock_marginal_value=float(np.mean(insurance)) if insurance else 0.0)
+                            stock_marginal_value=float(np.mean(insurance)) if len(markets)
+                            else 0.0)
 
 
 def evaluate(instance: Instance, recourse: Recourse, buy: dict, stock: dict, unmet: dict
              ) -> ScenarioOutcomes:
-    """Outcomes of a fixed first stage in every scenario of `recourse`."""
-    from .solve import solve_model
+    """Outcomes of a fixed first stage in every scenario of `recourse`.
 
-    model = build_evaluation_model(instance, recourse, buy, stock, unmet)
-    status = solve_model(model)
+    The second stage of a fixed plan is the rows of `build.define_recourse` with the plan's
+    deliveries as numbers; this assembles that LP directly as arrays (every solve replays its
+    plan on hundreds of scenarios, and building the same rows as Pyomo components took most
+    of a warm solve). `build.build_evaluation_model` is the same LP in Pyomo, and the tests
+    hold the two to the same outcomes.
+    """
+    import highspy
+
+    from .solve import HIGHS_STATUS, highs_for
+
+    periods, markets = list(instance.periods), instance.markets
+    M, T = len(markets), len(periods)
+    arriving, planned_stock = fixed_plan_arrivals(instance, recourse, buy, unmet)
+    planned_unmet = np.array([[float(unmet.get((market, t), 0.0)) for t in periods]
+                              for market in markets])
+    disrupted = recourse.disrupted.to_numpy(dtype=bool)
+    K = disrupted.shape[0]
+    onset = np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), T)
+    kk, mm, tt = np.nonzero(np.broadcast_to(disrupted[:, None, :], (K, M, T)))
+    n = len(kk)
+    demand = instance.demand.to_numpy(dtype=float)
+    spot_limit = recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float)
+    spot_price = recourse.spot_price.to_numpy(dtype=float)
+    probability = np.asarray(recourse.probability, dtype=float)
+    first_stage = fixed_first_stage_cost(instance, buy, stock, unmet)
+    if n == 0:  # no scenario is ever disrupted: nothing to decide
+        empty = np.zeros(0)
+        return outcomes_from_cells(instance, recourse, first_stage, (kk, mm, tt), empty, empty,
+                                   empty, empty, planned_stock, planned_unmet)
+    # Columns hold | spot | short, one each per open cell; rows: one balance per open cell,
+    # arriving + hold[t−1] − hold[t] + spot + short + planned unmet = demand, where
+    # hold[t−1] at the onset is the planned stock of the period before (or the initial stock).
+    cell = np.arange(n)
+    starts = tt == onset[kk]
+    carried_in = np.where(starts & (tt > 0), planned_stock[mm, np.maximum(tt - 1, 0)], 0.0)
+    carried_in = np.where(starts & (tt == 0), float(instance.strategy.initial_stock_t),
+                          carried_in)
+    lower = demand[mm, tt] - arriving[kk, mm, tt] - planned_unmet[mm, tt] - carried_in
+    later = np.flatnonzero(~starts)
+    rows = np.concatenate([cell, cell, cell, later])
+    cols = np.concatenate([cell, n + cell, 2 * n + cell, later - 1])
+    values = np.concatenate([np.full(n, -1.0), np.ones(n), np.ones(n), np.ones(len(later))])
+    order = np.lexsort((rows, cols))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 3 * n, n
+    # A tonne short can be carried as stock (it stands for demand left unserved), so going
+    # short a year early and drawing it a year later costs the same as going short when the
+    # gap opens. A relative 1e-9 more per year earlier picks the latter: the reported costs
+    # are recomputed from the values, and the tie-break is far below any real price gap.
+    lateness = 1.0 + 1e-9 * (T - 1 - tt)
+    lp.col_cost_ = np.concatenate([np.zeros(n), probability[kk] * spot_price[kk, tt],
+                                   float(instance.unmet_penalty) * probability[kk] * lateness])
+    lp.col_lower_ = np.zeros(3 * n)
+    lp.col_upper_ = np.concatenate([np.full(n, highspy.kHighsInf), spot_limit[mm, tt],
+                                    demand[mm, tt]])
+    # Equalities where the optimisation model has ≥: the same optimum (stock thrown away
+    # never helps), but the stock path is then unique, so a replay's stock draw is what was
+    # consumed rather than an arbitrary choice among equally cheap disposals.
+    lp.row_lower_ = lower
+    lp.row_upper_ = lower
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate(
+        [[0], np.cumsum(np.bincount(cols, minlength=3 * n))]).astype(np.int32)
+    lp.a_matrix_.index_ = rows[order].astype(np.int32)
+    lp.a_matrix_.value_ = values[order]
+    highs = highs_for(lp)
+    highs.run()
+    status = HIGHS_STATUS.get(highs.getModelStatus().name, "error")
     if status != "optimal":
         raise SolverError(f"evaluating the plan's scenarios failed: solver status {status}")
-    return read_outcomes(model, instance, recourse)
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value)
+    return outcomes_from_cells(instance, recourse, first_stage, (kk, mm, tt), x[:n],
+                               x[n:2 * n], x[2 * n:], np.asarray(solution.row_dual),
+                               planned_stock, planned_unmet)
 
 
 def risk_metrics(outcomes: ScenarioOutcomes, instance: Instance, total_cost: float,
