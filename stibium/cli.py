@@ -53,11 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     stress = sub.add_parser("stress", help="replay a plan against a named event or a custom "
                                            "availability per country")
     _data_option(stress)
-    stress.add_argument("--strategy", default=None,
-                        help="strategy whose optimal plan is stressed (or whose limits and "
-                             "horizon frame --plan)")
-    stress.add_argument("--plan", metavar="FILE",
-                        help="a hand-typed plan CSV: origin,hub,market,period,tonnes[,transit]")
+    cli_sweeps.add_plan_options(stress, "stressed")
     what = stress.add_mutually_exclusive_group(required=True)
     what.add_argument("--event", help="a named event from events.csv, or 'all'")
     what.add_argument("--availability", metavar="C=A,...",

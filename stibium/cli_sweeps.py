@@ -36,12 +36,7 @@ def add_parsers(sub: Any, data_option: Any) -> None:
     montecarlo = sub.add_parser("montecarlo", help="replay a plan on many independent batches "
                                                    "of sampled scenarios (out of sample)")
     data_option(montecarlo)
-    montecarlo.add_argument("--strategy", default=None,
-                            help="strategy whose optimal plan is replayed (or whose horizon "
-                                 "and limits frame --plan)")
-    montecarlo.add_argument("--plan", metavar="FILE",
-                            help="a hand-typed plan CSV: origin,hub,market,period,tonnes"
-                                 "[,transit]")
+    add_plan_options(montecarlo, "replayed")
     montecarlo.add_argument("--batches", type=int, default=20,
                             help="independent batches (default 20)")
     montecarlo.add_argument("--samples", type=int, default=1000,
@@ -54,6 +49,15 @@ def add_parsers(sub: Any, data_option: Any) -> None:
                                  "the strategy's scenarios.severity)")
     montecarlo.add_argument("--json", action="store_true", help="print one JSON object")
     add_parallel_options(montecarlo)
+
+
+def add_plan_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--strategy and --plan of the commands that replay a plan (stress, montecarlo)."""
+    parser.add_argument("--strategy", default=None,
+                        help=f"strategy whose optimal plan is {verb} (or whose horizon and "
+                             "limits frame --plan)")
+    parser.add_argument("--plan", metavar="FILE",
+                        help="a hand-typed plan CSV: origin,hub,market,period,tonnes[,transit]")
 
 
 def add_parallel_options(parser: argparse.ArgumentParser) -> None:
