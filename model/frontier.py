@@ -149,7 +149,12 @@ def frontier(dataset: Dataset, strategy: Strategy, risk: str, points: int = 10,
         start = _achieved(unconstrained, measure, strategy)
         if not math.isfinite(start):
             raise StrategyError(f"no {risk} level to start the frontier from")
-        limits = list(np.linspace(start, _least_achievable(persistent, measure), points))
+        loose_basis = persistent.basis()
+        least = _least_achievable(persistent, measure)
+        # The sweep starts at the loose end, where the first solve's basis is optimal; from the
+        # least-achievable solve's basis it took ~2,000 simplex iterations to get back there.
+        persistent.restore_basis(loose_basis)
+        limits = list(np.linspace(start, least, points))
     result = Frontier(risk=risk, unit=measure.unit)
     loosest_infeasible = -math.inf
     for limit in limits:

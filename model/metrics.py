@@ -84,16 +84,21 @@ def exposure_table(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
     total_demand = float(demand.sum())
     # Delivered tonnes as period × route, so that each mode's exposure per power and period
     # is one matrix product with the route × power weights.
-    delivered = plan.pivot_table(index="period", columns="route", values="delivered_t",
-                                 aggfunc="sum").reindex(index=periods, fill_value=0.0) \
-        .fillna(0.0) if len(plan) else pd.DataFrame(index=periods)
+    routes = list(instance.routes.index)
+    delivered = np.zeros((len(periods), len(routes)))
+    if len(plan):
+        period_of = {t: i for i, t in enumerate(periods)}
+        route_of = {r: i for i, r in enumerate(routes)}
+        np.add.at(delivered, (plan["period"].map(period_of).to_numpy(dtype=int),
+                              plan["route"].map(route_of).to_numpy(dtype=int)),
+                  plan["delivered_t"].to_numpy(dtype=float))
     table = pd.DataFrame({"power": list(instance.powers),
                           "cap": [instance.exposure_caps.get(p, np.nan)
                                   for p in instance.powers]})
     with np.errstate(divide="ignore", invalid="ignore"):
         for label, mode in (("naive", "naive"), ("effective", "dependency-aware")):
-            weights = instance.exposure_weights(mode).loc[delivered.columns, instance.powers]
-            exposed = delivered.to_numpy(dtype=float) @ weights.to_numpy(dtype=float)
+            weights = instance.exposure_weights(mode)[instance.powers].to_numpy(dtype=float)
+            exposed = delivered @ weights
             table[label] = (exposed.sum(axis=0) / total_demand if total_demand > 0
                             else np.zeros(len(instance.powers)))
             ratio = np.where(demand[:, None] > 0, exposed / demand[:, None], np.nan)

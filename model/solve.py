@@ -202,6 +202,13 @@ class PersistentModel:
             position = column_of[id(var)]
             self._highs.changeColCost(position, float(current[position]) + float(cost))
 
+    def basis(self) -> Any:
+        """HiGHS's current basis, to start a later re-solve from (see `restore_basis`)."""
+        return self._highs.getBasis()
+
+    def restore_basis(self, basis: Any) -> None:
+        self._highs.setBasis(basis)
+
     def solve(self, time_limit: float | None = None) -> str:
         started = time.perf_counter()
         if self._highs is None:
