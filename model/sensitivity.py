@@ -22,7 +22,7 @@ from .data import TABLES, Dataset
 from .errors import StibiumInputError
 from .instance import build_instance
 from .parallel import Progress, run_tasks
-from .solve import SolveResult, solve
+from .solve import PersistentModel, SolveResult, WarmStart, solve
 from .strategy import Strategy
 
 COLUMNS = ["table", "key", "column", "value", "low", "high", "cost_low", "cost_high",
@@ -62,14 +62,13 @@ def _outcome(result: SolveResult) -> tuple[float, float]:
 Change = tuple[str, int, float]  # (table, row, value); None is the base case
 
 
-def _solve_changed(shared: tuple[Dataset, Strategy], change: Change | None
+def _solve_changed(shared: tuple[Dataset, Strategy, WarmStart | None], change: Change
                    ) -> tuple[str, float, float]:
     """One tornado solve: (status, objective, expected shortfall). Only these travel back,
-    not the whole result (a plan, duals and scenario tables per solve)."""
-    dataset, strategy = shared
-    if change is not None:
-        dataset = with_value(dataset, *change)
-    result = solve(dataset, strategy)
+    not the whole result (a plan, duals and scenario tables per solve). A changed figure
+    moves coefficients, not rows, so HiGHS starts from the base case's basis."""
+    dataset, strategy, warm_start = shared
+    result = solve(with_value(dataset, *change), strategy, warm_start=warm_start)
     return (result.status, *_outcome(result))
 
 
@@ -96,21 +95,22 @@ def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | Non
     estimates = _within_horizon(dataset, strategy, estimates)
     # A strategy that does not fit the data fails here, in one line, before any task runs.
     build_instance(dataset, strategy)
-    changes: list[Change | None] = [None]
-    labels = ["base"]
+    base_model = PersistentModel(dataset, strategy)
+    base_model.solve()
+    base = base_model.result()
+    base_cost, base_shortfall = _outcome(base)
+    changes: list[Change] = []
+    labels = []
     for estimate in estimates.itertuples(index=False):
         for side in ("low", "high"):
             value = getattr(estimate, side)
             changes.append((estimate.table, estimate.row, value))
             labels.append(f"{estimate.table} {estimate.key} {estimate.column} = {value:g} "
                           f"({side})")
-    outcomes = run_tasks(_solve_changed, changes, shared=(dataset, strategy), labels=labels,
-                         workers=workers, scheduler=scheduler, progress=progress)
-    base, sides = outcomes[0], outcomes[1:]
-    if not base.ok and base.input_error:
-        raise StibiumInputError(base.message)
-    base_cost, base_shortfall = base.value[1:] if base.ok else (math.nan, math.nan)
-    failures = [o.describe() for o in outcomes if not o.ok and not o.input_error]
+    sides = run_tasks(_solve_changed, changes,
+                      shared=(dataset, strategy, base_model.warm_start()), labels=labels,
+                      workers=workers, scheduler=scheduler, progress=progress)
+    failures = [o.describe() for o in sides if not o.ok and not o.input_error]
     rows = []
     for position, estimate in enumerate(estimates.itertuples(index=False)):
         values = {}
@@ -140,6 +140,6 @@ def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | Non
                               kind="stable").reset_index(drop=True)
     frame.attrs["base_cost"] = base_cost
     frame.attrs["base_shortfall"] = base_shortfall
-    frame.attrs["base_status"] = base.value[0] if base.ok else f"failed: {base.error}"
+    frame.attrs["base_status"] = base.status
     frame.attrs["failures"] = failures
     return frame[COLUMNS]

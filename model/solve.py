@@ -116,13 +116,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = None,
-          evaluate_risk: bool = True) -> SolveResult:
+          evaluate_risk: bool = True, warm_start: WarmStart | None = None) -> SolveResult:
     """Build and solve the sourcing LP for one strategy.
 
     ``evaluate_risk=False`` skips replaying a deterministic plan on every disruption scenario,
     the named stresses, the criticality panel and, when there is no feasible plan, its
     diagnosis (sweeps that only need cost and exposure); two-stage models always report their
-    scenarios.
+    scenarios. ``warm_start``: the basis of a solve of the same model shape
+    (`PersistentModel.warm_start`), e.g. the base case of a sensitivity sweep whose variants
+    change a figure, not the rows; HiGHS's simplex then starts from it.
 
     Examples
     --------
@@ -132,8 +134,17 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
     'optimal'
     """
     persistent = PersistentModel(dataset, strategy)
-    persistent.solve(time_limit=time_limit)
+    persistent.solve(time_limit=time_limit, warm_start=warm_start)
     return persistent.result(evaluate_risk=evaluate_risk)
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """A simplex basis as plain arrays (HiGHS status codes), so that it can travel to worker
+    processes."""
+
+    col_status: tuple[int, ...]
+    row_status: tuple[int, ...]
 
 
 class PersistentModel:
@@ -209,12 +220,34 @@ class PersistentModel:
     def restore_basis(self, basis: Any) -> None:
         self._highs.setBasis(basis)
 
-    def solve(self, time_limit: float | None = None) -> str:
+    def warm_start(self) -> WarmStart | None:
+        """The current basis, for `solve(..., warm_start=...)` of a same-shaped model."""
+        if self._highs is None or self.status != "optimal":
+            return None
+        basis = self._highs.getBasis()
+        if not basis.valid:
+            return None
+        return WarmStart(col_status=tuple(int(s) for s in basis.col_status),
+                         row_status=tuple(int(s) for s in basis.row_status))
+
+    def solve(self, time_limit: float | None = None, warm_start: WarmStart | None = None
+              ) -> str:
         started = time.perf_counter()
         if self._highs is None:
             self._hand_over()
         self._highs.setOptionValue("time_limit",
                                    float(time_limit) if time_limit else float("inf"))
+        lp = self._highs.getLp()
+        if (warm_start is not None and len(warm_start.col_status) == lp.num_col_
+                and len(warm_start.row_status) == lp.num_row_):
+            import highspy
+
+            basis = highspy.HighsBasis()
+            basis.col_status = [highspy.HighsBasisStatus(s) for s in warm_start.col_status]
+            basis.row_status = [highspy.HighsBasisStatus(s) for s in warm_start.row_status]
+            basis.valid = True
+            self._highs.setBasis(basis)
+            self._highs.setOptionValue("solver", "simplex")
         self._highs.run()
         # A re-solve after changed bounds or costs starts from this basis, which only the
         # simplex can use.

@@ -231,10 +231,10 @@ def test_tornado_marks_a_failed_solve(shipped, monkeypatch):
     price = estimates[estimates["table"] == "prices"].iloc[0]
     real_solve = module.solve
 
-    def flaky(dataset, strategy):
+    def flaky(dataset, strategy, **options):
         if dataset["prices"].at[price["row"], "benchmark_usd_per_t"] == price["low"]:
             raise MemoryError("out of memory")
-        return real_solve(dataset, strategy)
+        return real_solve(dataset, strategy, **options)
 
     monkeypatch.setattr(module, "solve", flaky)
     table = tornado(shipped, strategy, tables=["prices"], workers=1)

@@ -108,3 +108,25 @@ def test_plan_diff_shows_only_differences(shipped):
     diff = plan_diff(results)
     assert not diff.empty
     assert ((diff["cheapest"] - diff["min-cvar"]).abs() > 0.5).all()
+
+
+def test_a_warm_started_solve_reaches_the_cold_optimum(shipped):
+    """Sensitivity variants start HiGHS from the base case's basis: same optimum as a solve
+    from scratch; a basis of another shape is ignored."""
+    from stibium.model.sensitivity import with_value
+    from stibium.model.solve import PersistentModel
+
+    strategy = load_strategy("min-cvar").with_changes(first_period=2026, last_period=2028)
+    base = PersistentModel(shipped, strategy)
+    assert base.solve() == "optimal"
+    warm = base.warm_start()
+    assert warm is not None and len(warm.col_status) > 0
+    price = shipped.estimates().query("table == 'prices'").iloc[0]
+    changed = with_value(shipped, "prices", int(price["row"]), float(price["high"]))
+    cold = solve(changed, strategy, evaluate_risk=False)
+    started = solve(changed, strategy, evaluate_risk=False, warm_start=warm)
+    assert cold.objective != pytest.approx(base.result(evaluate_risk=False).objective, rel=1e-6)
+    assert started.objective == pytest.approx(cold.objective, rel=1e-9)
+    other = solve(shipped, load_strategy("cheapest"), evaluate_risk=False, warm_start=warm)
+    assert other.objective == pytest.approx(
+        solve(shipped, load_strategy("cheapest"), evaluate_risk=False).objective, rel=1e-12)
