@@ -80,13 +80,14 @@ def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recour
                                    for t in periods] for market in markets])
     planned_unmet = np.array([[max(float(pyo.value(model.unmet[market, t])), 0.0)
                                for t in periods] for market in markets])
-    duals = np.array([float(model.dual.get(model.scenario_balance[cell], 0.0) or 0.0)
-                      for cell in open_cells])
+    # The three variables and the balance rows are indexed by OPEN, in its order.
+    dual = model.dual
+    duals = [dual.get(row, 0.0) or 0.0 for row in model.scenario_balance.values()]
     return outcomes_from_cells(
         instance, recourse, float(pyo.value(model.first_stage_cost)), cells,
-        [model.hold[cell].value or 0.0 for cell in open_cells],
-        [model.spot[cell].value or 0.0 for cell in open_cells],
-        [model.short[cell].value or 0.0 for cell in open_cells],
+        [var.value or 0.0 for var in model.hold.values()],
+        [var.value or 0.0 for var in model.spot.values()],
+        [var.value or 0.0 for var in model.short.values()],
         duals, planned_stock, planned_unmet)
 
 

@@ -572,19 +572,29 @@ def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
 
 def read_plan(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
     routes = instance.routes
-    bought = [(route, period, var.value or 0.0) for (route, period), var in model.buy.items()]
-    bought = [entry for entry in bought if entry[2] > 1e-9]
-    plan = pd.DataFrame(bought, columns=["route", "period", "tonnes"])
-    if plan.empty:
+    bought = [(route, period, var.value) for (route, period), var in model.buy.items()
+              if var.value is not None and var.value > 1e-9]
+    if not bought:
         return pd.DataFrame(columns=PLAN_COLUMNS)
-    for column in ("origin", "hub", "market", "transit"):
-        plan[column] = plan["route"].map(routes[column])
-    plan["delivered_t"] = plan["tonnes"] * plan["route"].map(routes["recovery_yield"])
-    unit_cost = instance.unit_cost.stack()
-    plan["unit_cost_usd_per_t"] = unit_cost.reindex(
-        pd.MultiIndex.from_arrays([plan["route"], plan["period"]])).to_numpy(dtype=float)
-    plan["cost_usd"] = plan["tonnes"] * plan["unit_cost_usd_per_t"]
-    return plan[PLAN_COLUMNS]
+    route, period, tonnes = (list(column) for column in zip(*bought, strict=True))
+    attributes = {column: routes[column].to_dict()
+                  for column in ("origin", "hub", "market", "transit", "recovery_yield")}
+    unit_cost = instance.unit_cost
+    row_of = {r: i for i, r in enumerate(unit_cost.index)}
+    column_of = {t: j for j, t in enumerate(unit_cost.columns)}
+    unit = unit_cost.to_numpy(dtype=float)[[row_of[r] for r in route],
+                                           [column_of[t] for t in period]]
+    tonnes_array = np.array(tonnes, dtype=float)
+    return pd.DataFrame({
+        "route": route,
+        **{column: [attributes[column][r] for r in route]
+           for column in ("origin", "hub", "market", "transit")},
+        "period": period,
+        "tonnes": tonnes_array,
+        "delivered_t": tonnes_array * np.array([attributes["recovery_yield"][r] for r in route]),
+        "unit_cost_usd_per_t": unit,
+        "cost_usd": tonnes_array * unit,
+    }, columns=PLAN_COLUMNS)
 
 
 def _market_period_table(variable: pyo.Var, column: str) -> pd.DataFrame:
