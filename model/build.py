@@ -20,9 +20,10 @@ Constraint families (their duals are reported in domain words by `results.py`):
 
 Second stage, when the strategy has disruption scenarios k (probability π_k):
 
-- ``scenario_balance[k, m, t]``  arrivals − Σ_r (1 − survival[k, r, t]) · delivered_r
-  + hold[k, t−1] − hold[k, t] + spot + shortfall + planned unmet ≥ demand
-  (survival is 1 before the scenario's onset; ``arrivals_definition`` sums the deliveries)
+- ``scenario_balance[k, m, t]``  arrivals − Σ_r (1 − survival[k, r]) · delivered_r
+  + hold[k, t−1] − hold[k, t] + spot + shortfall + planned unmet ≥ demand, for t from the
+  scenario's onset s on only (before it the scenario is the plan; hold[k, s−1] is the planned
+  stock[s−1]); ``arrivals_definition`` sums the deliveries
 - ``cvar_*_excess[k]``           z_k ≥ loss_k − η (Rockafellar–Uryasev), with
   CVaR_β = η + 1/(1−β) Σ_k π_k z_k, limited by ``cvar_*_limit`` and/or weighted in the objective.
 
