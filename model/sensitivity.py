@@ -68,7 +68,8 @@ def _solve_changed(shared: tuple[Dataset, Strategy, WarmStart | None], change: C
     not the whole result (a plan, duals and scenario tables per solve). A changed figure
     moves coefficients, not rows, so HiGHS starts from the base case's basis."""
     dataset, strategy, warm_start = shared
-    result = solve(with_value(dataset, *change), strategy, warm_start=warm_start)
+    result = solve(with_value(dataset, *change), strategy, extras=False,
+                   warm_start=warm_start)
     return (result.status, *_outcome(result))
 
 
@@ -97,7 +98,7 @@ def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | Non
     build_instance(dataset, strategy)
     base_model = PersistentModel(dataset, strategy)
     base_model.solve()
-    base = base_model.result()
+    base = base_model.result(extras=False)
     base_cost, base_shortfall = _outcome(base)
     changes: list[Change] = []
     labels = []

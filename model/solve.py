@@ -116,13 +116,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = None,
-          evaluate_risk: bool = True, warm_start: WarmStart | None = None) -> SolveResult:
+          evaluate_risk: bool = True, extras: bool = True,
+          warm_start: WarmStart | None = None) -> SolveResult:
     """Build and solve the sourcing LP for one strategy.
 
     ``evaluate_risk=False`` skips replaying a deterministic plan on every disruption scenario,
     the named stresses, the criticality panel and, when there is no feasible plan, its
     diagnosis (sweeps that only need cost and exposure); two-stage models always report their
-    scenarios. ``warm_start``: the basis of a solve of the same model shape
+    scenarios. ``extras=False`` keeps the replay and its risk metrics but skips the named
+    stresses, the criticality panel and the diagnosis (a sweep that reads cost and expected
+    shortfall only). ``warm_start``: the basis of a solve of the same model shape
     (`PersistentModel.warm_start`), e.g. the base case of a sensitivity sweep whose variants
     change a figure, not the rows; HiGHS's simplex then starts from it.
 
@@ -135,7 +138,7 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
     """
     persistent = PersistentModel(dataset, strategy)
     persistent.solve(time_limit=time_limit, warm_start=warm_start)
-    return persistent.result(evaluate_risk=evaluate_risk)
+    return persistent.result(evaluate_risk=evaluate_risk, extras=extras)
 
 
 @dataclass(frozen=True)
@@ -258,8 +261,9 @@ class PersistentModel:
         self.timings["solve_s"] = time.perf_counter() - started
         return self.status
 
-    def result(self, evaluate_risk: bool = True) -> SolveResult:
-        """The current solution as plain data."""
+    def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
+        """The current solution as plain data (``evaluate_risk`` and ``extras`` as in
+        :func:`solve`)."""
         started = time.perf_counter()
         result = SolveResult(status=self.status, strategy=self.strategy.name,
                              data_fingerprint=self.dataset.fingerprint)
@@ -268,12 +272,13 @@ class PersistentModel:
             # expression tree again, which at thousands of scenarios is most of a report.
             fill_result(result, self.model, self.instance,
                         objective=float(self._highs.getInfo().objective_function_value))
-            if evaluate_risk:
+            if evaluate_risk and extras:
                 fill_criticality(result, self.dataset)
             if evaluate_risk or self.instance.recourse is not None:
                 fill_risk(result, self.model, self.instance, self.dataset,
-                          named_stresses=evaluate_risk)
-        elif self.status in ("infeasible", "infeasible_or_unbounded") and evaluate_risk:
+                          named_stresses=evaluate_risk and extras)
+        elif (self.status in ("infeasible", "infeasible_or_unbounded") and evaluate_risk
+              and extras):
             from .diagnose import diagnose
 
             diagnosis = diagnose(self.dataset, self.strategy)
