@@ -304,7 +304,11 @@ def _physical_conflict(instance: Instance) -> list[str]:
     facts that the conflicting limits collide with (small models only: IIS is costly)."""
     from .solve import highs_for, standard_form_lp
 
-    form, lp = standard_form_lp(build_model(instance))
+    # The model must outlive the rows read below: a constraint finds its family through a
+    # weak reference to the model, so a model only the standard form still pointed to could
+    # be collected meanwhile (it was, now and then: 'NoneType' object has no attribute 'name').
+    model = build_model(instance)
+    form, lp = standard_form_lp(model)
     highs = highs_for(lp)
     highs.setOptionValue("iis_strategy", IIS_FROM_LP_IRREDUCIBLE)
     highs.run()

@@ -31,6 +31,27 @@ def test_hard_demand_beyond_supply_names_the_unmet_limit(short_toy):
     assert "the unmet-demand limit (30%)" in result.diagnosis["conflict"]
 
 
+def test_the_conflict_survives_a_garbage_collection_mid_diagnosis(short_toy, monkeypatch):
+    """The IIS rows name their constraints through the model, which must stay alive while
+    they are read: a collection between compiling and reading once made this fail now and
+    then; here it happens every time."""
+    import gc
+    import importlib
+
+    # (stibium.model.solve is also the name of the solve function the package exports)
+    solve_module = importlib.import_module("stibium.model.solve")
+
+    real_highs_for = solve_module.highs_for
+
+    def collecting_highs_for(lp):
+        gc.collect()
+        return real_highs_for(lp)
+
+    monkeypatch.setattr(solve_module, "highs_for", collecting_highs_for)
+    diagnosis = diagnose(short_toy, Strategy(max_unmet_share=0.3))
+    assert any("exportable supply from A in 2030 (3 t)" in c for c in diagnosis.conflict)
+
+
 def test_two_limits_give_two_alternatives(tmp_path):
     """Hard demand of 10 t, A can supply only 5 t and B is capped at 20% (2 t): either B's cap
     rises to 50% or 30% of demand is allowed to go unmet."""
