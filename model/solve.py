@@ -17,9 +17,11 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from . import criticality, metrics, risk
+from . import criticality, decompose, metrics, risk
 from .build import build_model
 from .data import Dataset
+from .decompose import DecomposedModel
+from .errors import StrategyError
 from .instance import Instance, build_instance, recourse_for
 from .scenarios import enumerate_scenarios
 from .strategy import Strategy
@@ -117,7 +119,7 @@ def _jsonable(value: Any) -> Any:
 
 def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = None,
           evaluate_risk: bool = True, extras: bool = True,
-          warm_start: WarmStart | None = None) -> SolveResult:
+          warm_start: WarmStart | None = None, method: str = "auto") -> SolveResult:
     """Build and solve the sourcing LP for one strategy.
 
     ``evaluate_risk=False`` skips replaying a deterministic plan on every disruption scenario,
@@ -127,7 +129,14 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
     stresses, the criticality panel and the diagnosis (a sweep that reads cost and expected
     shortfall only). ``warm_start``: the basis of a solve of the same model shape
     (`PersistentModel.warm_start`), e.g. the base case of a sensitivity sweep whose variants
-    change a figure, not the rows; HiGHS's simplex then starts from it.
+    change a figure, not the rows; HiGHS's simplex then starts from it (the extensive form
+    only).
+
+    ``method``: ``extensive`` solves every scenario's rows in one LP; ``decomposition`` solves
+    a first-stage master with each scenario's recourse in closed form (`decompose`: the same
+    optimum to a relative 1e-9, much faster at thousands of scenarios); ``auto`` takes the
+    decomposition for two-stage models of at least ``DECOMPOSE_FROM_CELLS`` scenario-period
+    cells where it is exact.
 
     Examples
     --------
@@ -136,9 +145,42 @@ def solve(dataset: Dataset, strategy: Strategy, *, time_limit: float | None = No
     >>> result.status
     'optimal'
     """
-    persistent = PersistentModel(dataset, strategy)
-    persistent.solve(time_limit=time_limit, warm_start=warm_start)
-    return persistent.result(evaluate_risk=evaluate_risk, extras=extras)
+    started = time.perf_counter()
+    instance = build_instance(dataset, strategy)
+    chosen: PersistentModel | DecomposedModel
+    if solution_method(instance, method) == "decomposition":
+        chosen = DecomposedModel(dataset, strategy, instance)
+    else:
+        chosen = PersistentModel(dataset, strategy, instance=instance)
+    chosen.timings["build_s"] = time.perf_counter() - started
+    chosen.solve(time_limit=time_limit, warm_start=warm_start)
+    return chosen.result(evaluate_risk=evaluate_risk, extras=extras)
+
+
+SOLUTION_METHODS = ("auto", "extensive", "decomposition")
+# From about this many open (scenario, market, period) cells the decomposition is the faster
+# path by far (benchmarks/README.md); below it both take well under a second and the extensive
+# form also reports the model's own scenario rows.
+DECOMPOSE_FROM_CELLS = 10_000
+
+
+def solution_method(instance: Instance, method: str = "auto") -> str:
+    """The method `solve` uses for `instance`: 'extensive' or 'decomposition'."""
+    if method not in SOLUTION_METHODS:
+        raise StrategyError(f"unknown solution method '{method}' "
+                            f"(known: {', '.join(SOLUTION_METHODS)})")
+    exact = decompose.applies(instance)
+    if method == "decomposition" and not exact:
+        raise StrategyError(
+            "the decomposition needs disruption scenarios and an unmet-demand penalty above "
+            "every spot price; use method 'extensive'")
+    if method != "auto":
+        return method
+    if not exact:
+        return "extensive"
+    disrupted = instance.recourse.disrupted.to_numpy(dtype=bool)
+    cells = int(disrupted.sum()) * len(instance.markets)
+    return "decomposition" if cells >= DECOMPOSE_FROM_CELLS else "extensive"
 
 
 @dataclass(frozen=True)
@@ -166,11 +208,12 @@ class PersistentModel:
     'optimal'
     """
 
-    def __init__(self, dataset: Dataset, strategy: Strategy) -> None:
+    def __init__(self, dataset: Dataset, strategy: Strategy,
+                 instance: Instance | None = None) -> None:
         started = time.perf_counter()
         self.dataset = dataset
         self.strategy = strategy
-        self.instance = build_instance(dataset, strategy)
+        self.instance = build_instance(dataset, strategy) if instance is None else instance
         self.model = build_model(self.instance)
         self.timings = {"build_s": time.perf_counter() - started}
         self._highs: Any = None
@@ -548,13 +591,15 @@ def fill_criticality(result: SolveResult, dataset: Dataset) -> None:
 
 
 def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
-              dataset: Dataset, named_stresses: bool = True) -> None:
-    """Scenario outcomes (the model's own when it optimised over scenarios, otherwise the plan
-    replayed on the exact enumeration of events), VaR/CVaR, and the named stresses."""
+              dataset: Dataset, named_stresses: bool = True,
+              outcomes: risk.ScenarioOutcomes | None = None) -> None:
+    """Scenario outcomes (given, or the model's own when it optimised over scenarios,
+    otherwise the plan replayed on the exact enumeration of events), VaR/CVaR, and the named
+    stresses."""
     first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
-    if instance.recourse is not None:
+    if outcomes is None and instance.recourse is not None:
         outcomes = risk.read_outcomes(model, instance, instance.recourse)
-    else:
+    elif outcomes is None:
         scenarios = enumerate_scenarios(dataset, instance.periods)
         outcomes = risk.evaluate(instance, recourse_for(instance, scenarios), *first_stage)
     result.scenarios = outcomes.table.reset_index()
