@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.add_argument("--scenarios-csv", metavar="FILE",
                        help="also write the per-scenario shortfall and cost table to FILE")
+    solve.add_argument("--method", choices=("auto", "extensive", "decomposition"),
+                       default="auto",
+                       help="how a two-stage model is solved: every scenario in one LP "
+                            "(extensive), a first-stage master with each scenario's recourse "
+                            "in closed form (decomposition), or the faster of the two for "
+                            "its size (auto, the default)")
     _add_solve_saving_options(solve)
 
     compare = sub.add_parser("compare", help="solve several strategies and set them side by side")
@@ -114,7 +120,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
     saving = _prepare_saving(args)
-    result = solve(dataset, strategy)
+    result = solve(dataset, strategy, method=args.method)
     if args.scenarios_csv and result.is_optimal:
         _export(write_csv_of(result.scenarios), args.scenarios_csv)
     saved = _save_and_bundle(saving, result, dataset, strategy)
