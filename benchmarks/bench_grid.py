@@ -16,8 +16,9 @@ one network size:
 - ``synthetic-N``: N origins and N hubs cloned from the shipped ones (synthetic.py), written
   to a temporary folder (or ``--data-dir``) before the runs.
 
-Every point runs twice, each time in a fresh child process (this script with an internal
-flag), so that the peak memory (the child's own ``ru_maxrss``) belongs to one path alone:
+Every point runs three times, each time in a fresh child process (this script with an
+internal flag), so that the peak memory (the child's own ``ru_maxrss``) belongs to one path
+alone:
 
 - Pyomo path: ``build_instance``; ``build_model``; ``solve_model`` split, by wrapping the
   calls it makes (bench_two_stage.SolveProbe, plus the loading of the solution), into the
@@ -27,12 +28,17 @@ flag), so that the peak memory (the child's own ``ru_maxrss``) belongs to one pa
   + ``passModel``, then the HiGHS run + reading the solution. Same formulation as the Pyomo
   model (bench_two_stage's ``auto`` choice: `matched_formulation`, `has_bounded_unmet`) and
   the same HiGHS options as `solve_model` used (e.g. IPM above a row count), passed from the
-  Pyomo child.
+  Pyomo child;
+- decomposition path (what ``solve`` takes from ``DECOMPOSE_FROM_CELLS`` scenario-period
+  cells on): ``build_instance``; ``DecomposedModel`` (the first-stage Pyomo model built,
+  compiled and handed to HiGHS as the master); its ``solve`` (the L-shaped loop with each
+  scenario's recourse in closed form).
 
 Both children first run a tiny warm-up solve (1 period, 10 samples) so that first-call costs
 are not timed. Totals leave out ``build_instance``, which both paths share (it is printed):
 Pyomo total = build + hand-over + HiGHS + load; direct total = assemble + HiGHS; ratio =
-Pyomo total / direct total. The two optima must agree to a relative 1e-6, else the script
+Pyomo total / direct total; the decomposition's ratio = its total / direct total. The three
+optima must agree to a relative 1e-6, else the script
 exits with status 1 (after printing everything). Per network size and horizon with two or more
 scenario counts it prints the slope of log(time) against log(scenario count), least squares.
 
@@ -84,7 +90,8 @@ from synthetic import write_synthetic  # noqa: E402
 
 from stibium.model import build_instance, load_dataset, load_strategy  # noqa: E402
 from stibium.model.build import build_model  # noqa: E402
-from stibium.model.solve import solve_model  # noqa: E402
+from stibium.model.decompose import DecomposedModel  # noqa: E402
+from stibium.model.solve import DECOMPOSE_FROM_CELLS, solve_model  # noqa: E402
 
 TOLERANCE = 1e-6  # bench_two_stage.close: relative, against max(1, |objective|)
 CVAR_WEIGHT = 50000.0
@@ -213,6 +220,30 @@ def pyomo_once(dataset, strategy) -> dict[str, Any]:
     }
 
 
+def decomposition_once(dataset, strategy) -> dict[str, Any]:
+    """Stibium's decomposition (what `solve` takes at these sizes by default): the first-stage
+    Pyomo model compiled as the master, and the L-shaped loop with the closed-form recourse."""
+    gc.collect()
+    rss_start = current_rss_mib()
+    t0 = clock()
+    instance = build_instance(dataset, strategy)
+    t1 = clock()
+    decomposed = DecomposedModel(dataset, strategy, instance)
+    t2 = clock()
+    status = decomposed.solve()
+    t3 = clock()
+    if status != "optimal":
+        raise RuntimeError(f"decomposition: status {status}")
+    solution = decomposed.solution
+    return {
+        "scenarios": len(instance.recourse.scenarios),
+        "instance_s": t1 - t0, "build_s": t2 - t1, "loop_s": t3 - t2, "total_s": t3 - t1,
+        "iterations": solution.iterations, "cuts": solution.cuts,
+        "objective": solution.objective, "lower_bound": solution.lower_bound,
+        "rss_start_mib": rss_start,
+    }
+
+
 def direct_once(dataset, strategy, formulation: str, bounded: bool,
                 options: dict[str, Any]) -> dict[str, Any]:
     gc.collect()
@@ -245,10 +276,14 @@ def child(args: argparse.Namespace) -> None:
         warmup = grid_strategy(dataset, 1, WARMUP_SAMPLES)
         if args.child == "pyomo":
             pyomo_once(dataset, warmup)
+        elif args.child == "decomposition":
+            decomposition_once(dataset, warmup)
         else:
             direct_once(dataset, warmup, args.formulation, args.bounded, options)
     if args.child == "pyomo":
         out = pyomo_once(dataset, strategy)
+    elif args.child == "decomposition":
+        out = decomposition_once(dataset, strategy)
     else:
         out = direct_once(dataset, strategy, args.formulation, args.bounded, options)
     out["peak_rss_mib"] = peak_rss_mib()
@@ -305,11 +340,16 @@ def measure_point(point: Point, data: Path, timeout: float | None = None,
     if pyomo_run["bounded"]:
         extra.append("--bounded")
     direct_run = run_child("direct", point, data, timeout, warmup, extra)
-    a, b = pyomo_run["objective"], direct_run["objective"]
+    decomposed_run = run_child("decomposition", point, data, timeout, warmup)
+    a, b, c = pyomo_run["objective"], direct_run["objective"], decomposed_run["objective"]
     return {**asdict(point), "data": str(data), "pyomo": pyomo_run, "direct": direct_run,
-            "rel_diff": abs(a - b) / max(1.0, abs(a)), "agree": close(a, b),
+            "decomposition": decomposed_run,
+            "rel_diff": abs(a - b) / max(1.0, abs(a)),
+            "rel_diff_decomposition": abs(c - b) / max(1.0, abs(b)),
+            "agree": close(a, b) and close(c, b),
             "ratio": pyomo_run["total_s"][0] / direct_run["total_s"][0],
-            "ratio_cpu": pyomo_run["total_s"][1] / direct_run["total_s"][1]}
+            "ratio_cpu": pyomo_run["total_s"][1] / direct_run["total_s"][1],
+            "ratio_decomposition": decomposed_run["total_s"][0] / direct_run["total_s"][0]}
 
 
 def parse_point(text: str) -> Point:
@@ -381,7 +421,8 @@ def slopes(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "pyomo_total": fit("pyomo", "total_s"), "pyomo_highs": fit("pyomo", "highs_s"),
                     "pyomo_build": fit("pyomo", "build_s"),
                     "direct_total": fit("direct", "total_s"),
-                    "direct_highs": fit("direct", "highs_s")})
+                    "direct_highs": fit("direct", "highs_s"),
+                    "decomposition_total": fit("decomposition", "total_s")})
     return out
 
 
@@ -425,16 +466,31 @@ def print_results(results: list[dict[str, Any]], failures: list[str]) -> None:
     print("(ratio = Pyomo total / direct total, wall; cpu = the same in CPU seconds of each "
           "process; it = HiGHS simplex + IPM iterations; peak = the child's ru_maxrss, own = "
           "peak − its resident memory before the timed run)")
+    print("\nStibium's decomposition (the default `solve` from "
+          f"{DECOMPOSE_FROM_CELLS:,} scenario-period cells) against the direct extensive LP")
+    print(f"{'size':<14} {'yrs':>3} {'N':>6} | {'master':>7} {'loop':>8} {'total':>8} "
+          f"{'peak MiB':>8} {'own':>6} | {'iter':>4} {'cuts':>5} | {'direct':>8} {'ratio':>6} | "
+          f"{'objective':>20} {'rel diff':>8}")
+    for r in results:
+        c, d = r["decomposition"], r["direct"]
+        print(f"{r['size']:<14} {r['years']:>3} {r['samples']:>6} | {c['build_s'][0]:>7.3f} "
+              f"{c['loop_s'][0]:>8.3f} {c['total_s'][0]:>8.3f} {c['peak_rss_mib']:>8.0f} "
+              f"{own(c):>6.0f} | {c['iterations']:>4} {c['cuts']:>5} | "
+              f"{d['total_s'][0]:>8.3f} {r['ratio_decomposition']:>6.2f} | "
+              f"{c['objective']:>20.6f} {r['rel_diff_decomposition']:>8.1e}")
+    print("(master = first-stage Pyomo model built, compiled and handed to HiGHS; loop = the "
+          "L-shaped iterations; ratio = decomposition total / direct extensive total)")
     fitted = slopes(results)
     if fitted:
         print("\nslope of log(time) against log(scenario count), least squares")
         print(f"{'size':<14} {'yrs':>3} {'N':<18} | {'py total':>8} {'py build':>8} "
-              f"{'py HiGHS':>8} | {'dir total':>9} {'dir HiGHS':>9}")
+              f"{'py HiGHS':>8} | {'dir total':>9} {'dir HiGHS':>9} | {'decomposed':>10}")
         for s in fitted:
             counts = "/".join(str(n) for n in s["samples"])
             print(f"{s['size']:<14} {s['years']:>3} {counts:<18} | {s['pyomo_total']:>8.2f} "
                   f"{s['pyomo_build']:>8.2f} {s['pyomo_highs']:>8.2f} | "
-                  f"{s['direct_total']:>9.2f} {s['direct_highs']:>9.2f}")
+                  f"{s['direct_total']:>9.2f} {s['direct_highs']:>9.2f} | "
+                  f"{s['decomposition_total']:>10.2f}")
     for failure in failures:
         print(f"FAILED: {failure}")
 
@@ -470,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the synthetic datasets here (kept) instead of a temp folder")
     parser.add_argument("--no-warmup", action="store_true")
     # Internal: one path on one point, in a child process.
-    parser.add_argument("--child", choices=["pyomo", "direct"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["pyomo", "direct", "decomposition"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--child-years", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-samples", type=int, help=argparse.SUPPRESS)
@@ -509,8 +566,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{result['ratio']:.2f}, optima {'agree' if result['agree'] else 'DIFFER'} "
                   f"({time.perf_counter() - began:.0f} s)", flush=True)
     mismatches = [f"{r['size']} {r['years']}y N={r['samples']}: Pyomo "
-                  f"{r['pyomo']['objective']!r} ≠ direct {r['direct']['objective']!r} "
-                  f"(relative {r['rel_diff']:.1e} > {TOLERANCE:g})"
+                  f"{r['pyomo']['objective']!r}, decomposition "
+                  f"{r['decomposition']['objective']!r}, direct {r['direct']['objective']!r} "
+                  f"(relative {r['rel_diff']:.1e} and {r['rel_diff_decomposition']:.1e}; "
+                  f"allowed {TOLERANCE:g})"
                   for r in results if not r["agree"]]
     print_results(results, failures + mismatches)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (1 min), "

@@ -93,12 +93,16 @@ def test_synthetic_refuses_fewer_nodes_than_shipped(tmp_path):
                                                       last_period=2035)
 
 
-def test_one_grid_point_runs_both_paths_with_the_same_optimum(shipped):
+def test_one_grid_point_runs_all_three_paths_with_the_same_optimum(shipped):
     grid = benchmark_module("bench_grid")
     result = grid.measure_point(grid.Point("shipped", 1, 20), shipped.directory,
                                 timeout=300, warmup=False)
-    assert result["agree"], result["rel_diff"]
+    assert result["agree"], (result["rel_diff"], result["rel_diff_decomposition"])
     pyomo, direct = result["pyomo"], result["direct"]
+    decomposed = result["decomposition"]
+    assert decomposed["scenarios"] == direct["scenarios"]
+    assert decomposed["iterations"] >= 1 and decomposed["lower_bound"] <= decomposed[
+        "objective"] * (1 + 1e-12)
     # (Row and nonzero counts are compared by the grid's table, not here: they match only
     # while direct_highspy knows the formulation build.py has at the moment.)
     assert pyomo["scenarios"] == direct["scenarios"] > 1
