@@ -127,7 +127,6 @@ def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
     # the same for every scenario when its multiplier is constant from the onset).
     order = np.argsort(arrays.spot_price, axis=1, kind="stable")
     ordered_price = np.take_along_axis(arrays.spot_price, order, axis=1)
-    rows = np.arange(K)
     for m in range(M):
         in_market = arrays.market_of_route == m
         arriving = arrays.survival[:, in_market] @ delivered[in_market]  # K × T
@@ -140,11 +139,14 @@ def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
         dearest = np.zeros((K, T))  # the dearest source each period's requirement used
         short_used = np.zeros((K, T), dtype=bool)
         for t in range(T):
-            need = step[:, t].copy()
-            if not need.any():
+            # Only the scenarios whose requirement rises in period t have anything to buy.
+            rows = np.flatnonzero(step[:, t] > 0.0)
+            if not len(rows):
                 continue
+            need = step[rows, t]
+            dear = np.zeros(len(rows))
             for j in range(T):
-                source = order[:, j]
+                source = order[rows, j]
                 usable = (source <= t) & (need > 0)
                 if not usable.any():
                     continue
@@ -152,17 +154,16 @@ def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
                 take = np.where(usable, np.minimum(need, left), 0.0)
                 spot_left[rows, source] = left - take
                 spot_bought[rows, m, source] += take
-                need -= take
-                price = ordered_price[:, j]
-                cost += take * price
-                dearest[:, t] = np.where(take > 0, np.maximum(dearest[:, t], price),
-                                         dearest[:, t])
+                need = need - take
+                price = ordered_price[rows, j]
+                cost[rows] += take * price
+                dear = np.where(take > 0, np.maximum(dear, price), dear)
             short = need > 0
-            cost += need * arrays.penalty
-            shortfall += need
-            short_at[:, m, t] = need
-            dearest[:, t] = np.where(short, arrays.penalty, dearest[:, t])
-            short_used[:, t] = short
+            cost[rows] += need * arrays.penalty
+            shortfall[rows] += need
+            short_at[rows, m, t] = need
+            dearest[rows, t] = np.where(short, arrays.penalty, dear)
+            short_used[rows, t] = short
         hold[:, m, :] = np.where(open_, start[:, None] + np.cumsum(
             net + spot_bought[:, m, :] + short_at[:, m, :], axis=1), 0.0)
         # M_τ: the dearest source used by a requirement of any period ≥ τ.
