@@ -35,7 +35,7 @@ import numpy as np
 
 from .instance import Instance
 
-RELATIVE_GAP = 1e-8
+RELATIVE_GAP = 1e-9
 MAX_ITERATIONS = 500
 
 
@@ -497,7 +497,13 @@ class DecomposedModel:
                 + row_dual[position]
 
     def result(self, evaluate_risk: bool = True, extras: bool = True) -> Any:
-        from .solve import SolveResult, fill_criticality, fill_result, fill_risk
+        from .solve import (
+            SolveResult,
+            explain_no_plan,
+            fill_criticality,
+            fill_result,
+            fill_risk,
+        )
 
         started = time.perf_counter()
         result = SolveResult(status=self.status, strategy=self.strategy.name,
@@ -533,15 +539,9 @@ class DecomposedModel:
                 result.metrics[f"model_cvar_{measure}"] = value
             result.metrics["decomposition_gap"] = float(
                 (solution.objective - solution.lower_bound) / max(1.0, abs(solution.objective)))
-        elif (self.status in ("infeasible", "infeasible_or_unbounded") and evaluate_risk
-              and extras):
-            from .diagnose import diagnose
-
-            diagnosis = diagnose(self.dataset, self.strategy)
-            result.diagnosis = diagnosis.to_dict()
-            result.message = diagnosis.summary()
         else:
-            result.message = f"no optimal plan: decomposition ended with status {self.status}"
+            explain_no_plan(result, self.dataset, self.strategy, self.status,
+                            explain=evaluate_risk and extras, what="decomposition status")
         result.timings = {**self.timings, "report_s": time.perf_counter() - started}
         return result
 

@@ -320,17 +320,25 @@ class PersistentModel:
             if evaluate_risk or self.instance.recourse is not None:
                 fill_risk(result, self.model, self.instance, self.dataset,
                           named_stresses=evaluate_risk and extras)
-        elif (self.status in ("infeasible", "infeasible_or_unbounded") and evaluate_risk
-              and extras):
-            from .diagnose import diagnose
-
-            diagnosis = diagnose(self.dataset, self.strategy)
-            result.diagnosis = diagnosis.to_dict()
-            result.message = diagnosis.summary()
         else:
-            result.message = f"no optimal plan: solver status {self.status}"
+            explain_no_plan(result, self.dataset, self.strategy, self.status,
+                            explain=evaluate_risk and extras)
         result.timings = {**self.timings, "report_s": time.perf_counter() - started}
         return result
+
+
+def explain_no_plan(result: SolveResult, dataset: Dataset, strategy: Strategy, status: str,
+                    explain: bool, what: str = "solver status") -> None:
+    """The message of a result without a plan: an infeasible strategy's diagnosis (when
+    ``explain``), otherwise the status."""
+    if status in ("infeasible", "infeasible_or_unbounded") and explain:
+        from .diagnose import diagnose
+
+        diagnosis = diagnose(dataset, strategy)
+        result.diagnosis = diagnosis.to_dict()
+        result.message = diagnosis.summary()
+    else:
+        result.message = f"no optimal plan: {what} {status}"
 
 
 SOLVER_PATHS = ("standard-form", "pyomo-highs")
