@@ -22,7 +22,7 @@ from .data import TABLES, Dataset
 from .errors import StibiumInputError
 from .instance import build_instance
 from .parallel import Progress, run_tasks
-from .solve import PersistentModel, SolveResult, WarmStart, solve
+from .solve import PersistentModel, SolveResult, WarmStart, solution_method, solve
 from .strategy import Strategy
 
 COLUMNS = ["table", "key", "column", "value", "low", "high", "cost_low", "cost_high",
@@ -95,10 +95,16 @@ def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | Non
         estimates = estimates[estimates["table"].isin(wanted)]
     estimates = _within_horizon(dataset, strategy, estimates)
     # A strategy that does not fit the data fails here, in one line, before any task runs.
-    build_instance(dataset, strategy)
-    base_model = PersistentModel(dataset, strategy)
-    base_model.solve()
-    base = base_model.result(extras=False)
+    instance = build_instance(dataset, strategy)
+    warm_start = None
+    if solution_method(instance) == "decomposition":
+        # Large scenario models: the variants are decomposed too, with no basis to share.
+        base = solve(dataset, strategy, extras=False)
+    else:
+        base_model = PersistentModel(dataset, strategy, instance=instance)
+        base_model.solve()
+        base = base_model.result(extras=False)
+        warm_start = base_model.warm_start()
     base_cost, base_shortfall = _outcome(base)
     changes: list[Change] = []
     labels = []
@@ -109,7 +115,7 @@ def tornado(dataset: Dataset, strategy: Strategy, *, tables: Iterable[str] | Non
             labels.append(f"{estimate.table} {estimate.key} {estimate.column} = {value:g} "
                           f"({side})")
     sides = run_tasks(_solve_changed, changes,
-                      shared=(dataset, strategy, base_model.warm_start()), labels=labels,
+                      shared=(dataset, strategy, warm_start), labels=labels,
                       workers=workers, scheduler=scheduler, progress=progress)
     failures = [o.describe() for o in sides if not o.ok and not o.input_error]
     rows = []
