@@ -164,14 +164,15 @@ def _group(routes, column: str) -> dict[str, list[str]]:
     # Plain Python: pandas' groupby costs about a millisecond a call, a tenth of building a
     # small model. Keys sorted, routes in table order, as groupby(sort=True) gives them.
     groups: dict[str, list[str]] = defaultdict(list)
-    for route, key in zip(routes.index, routes[column], strict=True):
+    for route, key in zip(routes.index, routes[column].tolist(), strict=True):
         groups[key].append(route)
     return dict(sorted(groups.items()))
 
 
 def _group2(routes, first: str, second: str) -> dict[tuple[str, str], list[str]]:
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for route, a, b in zip(routes.index, routes[first], routes[second], strict=True):
+    for route, a, b in zip(routes.index, routes[first].tolist(), routes[second].tolist(),
+                           strict=True):
         groups[(a, b)].append(route)
     return dict(sorted(groups.items()))
 
