@@ -128,3 +128,14 @@ def test_log_log_slope():
     assert grid.slope([100, 1000, 10000], [0.5, 5.0, 50.0]) == pytest.approx(1.0)
     assert grid.slope([100, 1000], [1.0, 100.0]) == pytest.approx(2.0)
     assert math.isnan(grid.slope([1000, 1000], [1.0, 2.0]))
+
+
+def test_bench_large_solves_both_ways_to_the_same_optimum():
+    large = benchmark_module("bench_large")
+    runs = {method: large.run_child(300, 4, method) for method in ("decomposition", "extensive")}
+    decomposed, extensive = runs["decomposition"], runs["extensive"]
+    assert decomposed["scenarios"] == extensive["scenarios"] > 1
+    assert decomposed["objective"] == pytest.approx(extensive["objective"], rel=1e-8)
+    assert decomposed["timings"]["decomposition_iterations"] >= 1
+    assert "decomposition_iterations" not in extensive["timings"]
+    assert all(run["peak_mib"] > 0 for run in runs.values())
