@@ -117,7 +117,6 @@ def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
     periods = np.arange(T)
     open_ = periods[None, :] >= onset[:, None]  # K × T
     cost = np.zeros(K)
-    shortfall = np.zeros(K)
     cost_dual = np.zeros((K, M, T))
     short_dual = np.zeros((K, M, T))
     spot_bought = np.zeros((K, M, T))
@@ -160,7 +159,6 @@ def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
                 dear = np.where(take > 0, np.maximum(dear, price), dear)
             short = need > 0
             cost[rows] += need * arrays.penalty
-            shortfall[rows] += need
             short_at[rows, m, t] = need
             dearest[rows, t] = np.where(short, arrays.penalty, dear)
             short_used[rows, t] = short
@@ -171,15 +169,15 @@ def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
             open_, np.maximum.accumulate(dearest[:, ::-1], axis=1)[:, ::-1], 0.0)
         short_dual[:, m, :] = np.where(
             open_, np.maximum.accumulate(short_used[:, ::-1], axis=1)[:, ::-1], 0.0)
-    return RecourseOutcome(cost=cost, shortfall=shortfall, cost_dual=cost_dual,
+    return RecourseOutcome(cost=cost, shortfall=short_at.sum(axis=(1, 2)), cost_dual=cost_dual,
                            short_dual=short_dual, spot=spot_bought, short=short_at,
                            hold=np.maximum(hold, 0.0))
 
 
 @dataclass
 class Gradient:
-    """A linear function of the first stage: ``constant + Σ buy·g_buy + Σ stock·g_stock +
-    Σ unmet·g_unmet``."""
+    """The coefficients of a linear function of the first stage: ``Σ buy·g_buy +
+    Σ stock·g_stock + Σ unmet·g_unmet``."""
 
     buy: np.ndarray  # R × T
     stock: np.ndarray  # M × T
@@ -525,23 +523,20 @@ class DecomposedModel:
             fill_result(result, self.model, self.instance, objective=solution.objective)
             if evaluate_risk and extras:
                 fill_criticality(result, self.dataset)
-            arrays = RecourseArrays.of(self.instance)
+            arrays = self.lshaped.arrays
             outcome = solve_recourse(arrays, solution.buy, solution.stock, solution.unmet)
             first_stage = float(self._first_cost @ self._plan_vector(solution))
-            # The objective's own CVaR terms, as the extensive form reports them.
-            beta = float(self.instance.cvar_beta)
-            strategy = self.instance.strategy
+            # The objective's own CVaR terms (those the master has), as the extensive form
+            # reports them.
             losses = {"shortfall": outcome.shortfall + float(solution.unmet.sum()),
                       "cost": outcome.cost + first_stage}
-            prices = {"shortfall": float(strategy.cvar_shortfall_weight_usd_per_t),
-                      "cost": float(strategy.cvar_cost_weight)}
             weights = {"shortfall": np.zeros(len(arrays.onset)),
                        "cost": arrays.probability.copy()}
             model_cvar = {}
-            for measure in self._cvar_measures():
-                tail = tail_weights(losses[measure], arrays.probability, beta)
+            for measure, price in self.lshaped.master.cvar_weight.items():
+                tail = tail_weights(losses[measure], arrays.probability, self.lshaped.beta)
                 model_cvar[measure] = float(tail @ losses[measure])
-                weights[measure] = weights[measure] + prices[measure] * tail
+                weights[measure] = weights[measure] + price * tail
             outcomes = scenario_outcomes(self.instance, arrays, outcome, solution.stock,
                                          solution.unmet, first_stage, weights["cost"],
                                          weights["shortfall"])
@@ -556,16 +551,6 @@ class DecomposedModel:
                             explain=evaluate_risk and extras, what="decomposition status")
         result.timings = {**self.timings, "report_s": time.perf_counter() - started}
         return result
-
-    def _cvar_measures(self) -> list[str]:
-        strategy = self.strategy
-        measures = []
-        if (strategy.cvar_shortfall_limit is not None
-                or strategy.cvar_shortfall_weight_usd_per_t > 0):
-            measures.append("shortfall")
-        if strategy.cvar_cost_limit_usd is not None or strategy.cvar_cost_weight > 0:
-            measures.append("cost")
-        return measures
 
     def _plan_vector(self, solution: DecomposedSolution) -> np.ndarray:
         x = np.zeros(len(self._first_cost))
