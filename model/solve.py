@@ -192,6 +192,17 @@ class WarmStart:
     row_status: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class SolutionSnapshot:
+    """One optimum of a persistent model as HiGHS's arrays (primal values and row duals, in
+    the standard form's column and row order), to report on after the model has moved on."""
+
+    status: str
+    objective: float
+    col_value: np.ndarray
+    row_dual: np.ndarray
+
+
 class PersistentModel:
     """A model built and handed to HiGHS once; limits can be changed and the model re-solved
     from the previous basis, without rebuilding (frontiers, sweeps).
@@ -220,6 +231,8 @@ class PersistentModel:
         self._form: Any = None
         self._rows_of: dict[Any, list[int]] = {}
         self._offset: dict[int, float] = {}
+        self._objective = math.nan
+        self._loaded = True
         self.status = "not solved"
 
     def _hand_over(self) -> None:
@@ -251,12 +264,11 @@ class PersistentModel:
         """Add to the objective coefficients of some variables, in HiGHS only (a temporary
         objective for a side question such as "what is the least CVaR any plan reaches?");
         the same call with negated costs undoes it."""
-        if self._highs is None:
-            self._hand_over()
-        column_of = {id(var): position for position, var in enumerate(self._form.columns)}
+        positions = self.column_positions([var for var, _ in costs])
+        if (positions < 0).any():
+            raise KeyError("a variable given a cost is not a column of this model")
         current = self._highs.getLp().col_cost_
-        for var, cost in costs:
-            position = column_of[id(var)]
+        for position, (_, cost) in zip(positions.tolist(), costs, strict=True):
             self._highs.changeColCost(position, float(current[position]) + float(cost))
 
     def basis(self) -> Any:
@@ -276,8 +288,11 @@ class PersistentModel:
         return WarmStart(col_status=tuple(int(s) for s in basis.col_status),
                          row_status=tuple(int(s) for s in basis.row_status))
 
-    def solve(self, time_limit: float | None = None, warm_start: WarmStart | None = None
-              ) -> str:
+    def solve(self, time_limit: float | None = None, warm_start: WarmStart | None = None,
+              load: bool = True) -> str:
+        """Solve from the current basis. ``load=False`` leaves the optimum in HiGHS (read it
+        with `snapshot`) instead of copying it into the Pyomo model: `result` and
+        `snapshot` load it when they need it."""
         started = time.perf_counter()
         if self._highs is None:
             self._hand_over()
@@ -299,10 +314,44 @@ class PersistentModel:
         # simplex can use.
         self._highs.setOptionValue("solver", "simplex")
         self.status = HIGHS_STATUS.get(self._highs.getModelStatus().name, "error")
+        self._loaded = False
         if self.status == "optimal":
-            load_solution(self.model, self._form, self._highs.getSolution())
+            self._objective = float(self._highs.getInfo().objective_function_value)
+            if load:
+                self._load_from_highs()
         self.timings["solve_s"] = time.perf_counter() - started
         return self.status
+
+    def _load_from_highs(self) -> None:
+        load_solution(self.model, self._form, self._highs.getSolution())
+        self._loaded = True
+
+    def snapshot(self) -> SolutionSnapshot:
+        """The current optimum as arrays (see `SolutionSnapshot`, `restore`)."""
+        if self.status != "optimal":
+            return SolutionSnapshot(self.status, math.nan, np.empty(0), np.empty(0))
+        solution = self._highs.getSolution()
+        return SolutionSnapshot(self.status, self._objective,
+                                np.asarray(solution.col_value, dtype=float),
+                                np.asarray(solution.row_dual, dtype=float))
+
+    def restore(self, snapshot: SolutionSnapshot) -> None:
+        """Put an earlier optimum back into the Pyomo model, for `result` to report on. The
+        right-hand sides changed since are the caller's to restore (`set_upper`); HiGHS's own
+        state is left as it is."""
+        self.status = snapshot.status
+        self._objective = snapshot.objective
+        if snapshot.status == "optimal":
+            load_solution(self.model, self._form, snapshot)
+        self._loaded = True
+
+    def column_positions(self, variables: Any) -> np.ndarray:
+        """Positions of Pyomo variables (an iterable of var data) among HiGHS's columns; −1
+        for a variable the standard form left out (it appears in no row and no cost)."""
+        if self._highs is None:
+            self._hand_over()
+        column_of = {id(var): position for position, var in enumerate(self._form.columns)}
+        return np.array([column_of.get(id(var), -1) for var in variables], dtype=int)
 
     def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
         """The current solution as plain data (``evaluate_risk`` and ``extras`` as in
@@ -311,10 +360,11 @@ class PersistentModel:
         result = SolveResult(status=self.status, strategy=self.strategy.name,
                              data_fingerprint=self.dataset.fingerprint)
         if self.status == "optimal":
+            if not self._loaded:
+                self._load_from_highs()
             # HiGHS's objective (with the model's constant) saves walking the objective's
             # expression tree again, which at thousands of scenarios is most of a report.
-            fill_result(result, self.model, self.instance,
-                        objective=float(self._highs.getInfo().objective_function_value))
+            fill_result(result, self.model, self.instance, objective=self._objective)
             if evaluate_risk and extras:
                 fill_criticality(result, self.dataset)
             if evaluate_risk or self.instance.recourse is not None:

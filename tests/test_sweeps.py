@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from stibium.model import Strategy, compare, load_dataset, load_strategy, solve
@@ -42,6 +43,49 @@ def test_cvar_frontier_reports_infeasible_points_and_goes_on(shipped):
         assert point.objective == pytest.approx(fresh.objective, rel=1e-8)
         assert point.achieved <= point.limit + 1e-7
     assert result.points[2].objective >= result.points[0].objective
+
+
+@pytest.mark.parametrize("risk, metric", [("cvar", "cvar_shortfall_share"),
+                                          ("cvar-cost", "cvar_cost")])
+def test_cvar_frontier_rows_read_from_arrays_match_reports_built_later(shipped, risk, metric,
+                                                                     monkeypatch):
+    """A CVaR frontier's table comes from HiGHS's arrays and each point's report is built when
+    asked for, after the sweep has moved on. Built in reverse order, every report must be
+    the one the same sweep builds right after each solve (plan, duals, scenarios, metrics),
+    agree with its own table row, and have a fresh solve's optimum."""
+    from stibium.model import frontier as frontier_module
+
+    strategy = load_strategy("dependency-aware").with_changes(scenario_mode="exact")
+    result = frontier(shipped, strategy, risk, points=4)
+    solved = [p for p in result.points if p.status == "optimal"]
+    assert len(solved) == 4
+    assert all(p._result is None for p in solved)  # nothing reported during the sweep
+    later = {i: solved[i].result for i in reversed(range(len(solved)))}
+    assert solved[0].result is later[0]  # built once
+
+    def report_at_once(later, persistent, measure, limit, snapshot, evaluate_risk):
+        report = persistent.result(evaluate_risk=evaluate_risk)
+        return lambda: report
+
+    # The same sweep (same solves, same bases), each report built right after its solve.
+    monkeypatch.setattr(frontier_module, "partial", report_at_once)
+    eager = [p for p in frontier(shipped, strategy, risk, points=4).points
+             if p.status == "optimal"]
+    for i, (point, at_once) in enumerate(zip(solved, eager, strict=True)):
+        report = later[i]
+        assert point.limit == at_once.limit
+        for frame in ("plan", "unmet", "stock", "duals", "scenarios", "exposure"):
+            pd.testing.assert_frame_equal(getattr(report, frame), getattr(at_once.result, frame))
+        assert report.metrics == pytest.approx(at_once.result.metrics, rel=1e-12, nan_ok=True)
+        assert report.objective == pytest.approx(point.objective, rel=1e-12)
+        assert report.total_cost == pytest.approx(point.total_cost, rel=1e-12)
+        assert report.metrics[metric] == pytest.approx(point.achieved, rel=1e-9)
+        limits = {"cvar_shortfall_limit": point.limit} if risk == "cvar" else \
+            {"cvar_cost_limit_usd": point.limit}
+        fresh = solve(shipped, strategy.with_changes(**limits), evaluate_risk=False)
+        assert report.objective == pytest.approx(fresh.objective, rel=1e-8)
+    # The tightest point binds: its CVaR is at its limit.
+    assert solved[-1].achieved == pytest.approx(solved[-1].limit, rel=1e-5)
 
 
 def test_dominated_points_are_flagged():

@@ -53,7 +53,7 @@ def show_frontier(stored: dict) -> None:
                          total_cost=table["total_cost"].map(fmt.money),
                          dominated=table["dominated"].map({True: "dominated", False: ""}))
     st.dataframe(shown, hide_index=True, width="stretch")
-    feasible = [i for i, p in enumerate(frontier.points) if p.result is not None]
+    feasible = [i for i, p in enumerate(frontier.points) if p.status == "optimal"]
     if not feasible:
         return
     choice = st.selectbox(
