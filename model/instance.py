@@ -69,11 +69,30 @@ class Instance:
         return list(self.demand.index)
 
     def exposure_weights(self, mode: str) -> pd.DataFrame:
-        """Route × power weights of the given mode ('naive' or 'dependency-aware')."""
+        """Route × power weights of the given mode ('naive' or 'dependency-aware'); a copy,
+        the caller's to change."""
         prefix = "naive:" if mode == "naive" else "aware:"
         weights = self.routes[[f"{prefix}{p}" for p in self.powers]]
         weights.columns = self.powers
         return weights
+
+    def exposure_weight_array(self, mode: str) -> np.ndarray:
+        """`exposure_weights` as a read-only route × power array, made once per mode: every
+        report reads it."""
+        cache = self.__dict__.setdefault("_weight_arrays", {})
+        if mode not in cache:
+            array = self.exposure_weights(mode).to_numpy(dtype=float)
+            array.flags.writeable = False
+            cache[mode] = array
+        return cache[mode]
+
+    def route_positions(self, routes: pd.Series) -> np.ndarray:
+        """Row positions in `routes` of route ids (a plan's ``route`` column)."""
+        positions = self.routes.index.get_indexer(routes)
+        if len(positions) and positions.min() < 0:
+            unknown = routes[positions < 0].iloc[0]
+            raise KeyError(f"route '{unknown}' is not a route of this instance")
+        return positions
 
 
 @dataclass

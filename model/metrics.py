@@ -24,11 +24,18 @@ import pandas as pd
 from .instance import Instance
 
 
+def _route_column(plan: pd.DataFrame, instance: Instance, column: str) -> np.ndarray:
+    """A route attribute for each plan row."""
+    positions = instance.route_positions(plan["route"])
+    return instance.routes[column].to_numpy()[positions]
+
+
 def origin_shares(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
     """Tonnes delivered and supply share by origin; share of demand alongside."""
     total_demand = float(instance.demand.to_numpy().sum())
-    by_origin = plan.groupby("origin")["delivered_t"].sum()
-    by_origin = by_origin[by_origin > 0].sort_values(ascending=False)
+    by_origin = _sum_by(plan["origin"].to_numpy(dtype=object),
+                        plan["delivered_t"].to_numpy(dtype=float))
+    by_origin = by_origin[by_origin > 0].sort_values(ascending=False, kind="stable")
     delivered = float(by_origin.sum())
     return pd.DataFrame({
         "origin": by_origin.index,
@@ -39,28 +46,36 @@ def origin_shares(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+def _sum_by(keys: np.ndarray, values: np.ndarray) -> pd.Series:
+    """Σ values per key, keys in sorted order (what ``groupby(...).sum()`` gives, without
+    its fixed cost on a few dozen rows)."""
+    if len(keys) == 0:
+        return pd.Series(dtype=float)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return pd.Series(np.bincount(inverse, weights=values, minlength=len(unique)),
+                     index=pd.Index(unique.tolist()), dtype=float)
+
+
 def naive_hhi(plan: pd.DataFrame, instance: Instance) -> float:
-    by_country = plan.assign(country=plan["origin"].map(instance.origin_country)) \
-        .groupby("country")["delivered_t"].sum()
-    return _hhi(by_country)
+    countries = np.array([instance.origin_country[o] for o in plan["origin"]], dtype=object)
+    return _hhi(_sum_by(countries, plan["delivered_t"].to_numpy(dtype=float)))
 
 
 def effective_attribution(plan: pd.DataFrame, instance: Instance) -> pd.Series:
     """Tonnes delivered attributed to each controlling power or, failing that, origin country."""
-    weights = instance.exposure_weights("dependency-aware")
     plan = plan[plan["delivered_t"] > 0]
     tonnes = plan["delivered_t"].to_numpy(dtype=float)
-    w = weights.loc[plan["route"]].to_numpy(dtype=float)  # flow × power
+    w = instance.exposure_weight_array("dependency-aware")[
+        instance.route_positions(plan["route"])]  # flow × power
     controlled = 1.0 - np.prod(1.0 - w, axis=1)
     total_w = w.sum(axis=1)
     split = np.divide(w, total_w[:, None], out=np.zeros_like(w), where=total_w[:, None] > 0)
     attributed: dict[str, float] = {}
     if (total_w > 0).any():
         by_power = ((tonnes * controlled)[:, None] * split).sum(axis=0)
-        attributed.update(zip(weights.columns, by_power.tolist(), strict=True))
-    kept = pd.Series(tonnes * (1.0 - controlled)).groupby(
-        plan["origin"].map(instance.origin_country).to_numpy()).sum()
-    for country, value in kept.items():
+        attributed.update(zip(instance.powers, by_power.tolist(), strict=True))
+    countries = np.array([instance.origin_country[o] for o in plan["origin"]], dtype=object)
+    for country, value in _sum_by(countries, tonnes * (1.0 - controlled)).items():
         attributed[country] = attributed.get(country, 0.0) + float(value)
     return pd.Series(attributed, dtype=float).sort_values(ascending=False)
 
@@ -87,18 +102,15 @@ def exposure_table(plan: pd.DataFrame, instance: Instance) -> pd.DataFrame:
     routes = list(instance.routes.index)
     delivered = np.zeros((len(periods), len(routes)))
     if len(plan):
-        period_of = {t: i for i, t in enumerate(periods)}
-        route_of = {r: i for i, r in enumerate(routes)}
-        np.add.at(delivered, (plan["period"].map(period_of).to_numpy(dtype=int),
-                              plan["route"].map(route_of).to_numpy(dtype=int)),
+        np.add.at(delivered, (pd.Index(periods).get_indexer(plan["period"]),
+                              instance.route_positions(plan["route"])),
                   plan["delivered_t"].to_numpy(dtype=float))
     table = pd.DataFrame({"power": list(instance.powers),
                           "cap": [instance.exposure_caps.get(p, np.nan)
                                   for p in instance.powers]})
     with np.errstate(divide="ignore", invalid="ignore"):
         for label, mode in (("naive", "naive"), ("effective", "dependency-aware")):
-            weights = instance.exposure_weights(mode)[instance.powers].to_numpy(dtype=float)
-            exposed = delivered @ weights
+            exposed = delivered @ instance.exposure_weight_array(mode)
             table[label] = (exposed.sum(axis=0) / total_demand if total_demand > 0
                             else np.zeros(len(instance.powers)))
             ratio = np.where(demand[:, None] > 0, exposed / demand[:, None], np.nan)
@@ -113,13 +125,13 @@ def average_risk(plan: pd.DataFrame, instance: Instance) -> float:
     delivered = float(plan["delivered_t"].sum())
     if delivered <= 0:
         return 0.0
-    risk = plan["route"].map(instance.routes["risk_score"])
-    return float((risk * plan["delivered_t"]).sum() / delivered)
+    risk = _route_column(plan, instance, "risk_score").astype(float)
+    return float(risk @ plan["delivered_t"].to_numpy(dtype=float) / delivered)
 
 
 def average_lead_time(plan: pd.DataFrame, instance: Instance) -> float:
     delivered = float(plan["delivered_t"].sum())
     if delivered <= 0:
         return 0.0
-    lead = plan["route"].map(instance.routes["lead_time_days"])
-    return float((lead * plan["delivered_t"]).sum() / delivered)
+    lead = _route_column(plan, instance, "lead_time_days").astype(float)
+    return float(lead @ plan["delivered_t"].to_numpy(dtype=float) / delivered)

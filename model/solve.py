@@ -654,10 +654,11 @@ def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
     """Scenario outcomes (given, or the model's own when it optimised over scenarios,
     otherwise the plan replayed on the exact enumeration of events), VaR/CVaR, and the named
     stresses."""
-    first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
+    first_stage = None
     if outcomes is None and instance.recourse is not None:
         outcomes = risk.read_outcomes(model, instance, instance.recourse)
     elif outcomes is None:
+        first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
         scenarios = enumerate_scenarios(dataset, instance.periods)
         outcomes = risk.evaluate(instance, recourse_for(instance, scenarios), *first_stage)
     result.scenarios = outcomes.table.reset_index()
@@ -673,6 +674,8 @@ def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
                 (eta.value or 0.0) + probability @ values / (1.0 - instance.cvar_beta))
     if not named_stresses:
         return
+    if first_stage is None:
+        first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
     result.stress = risk.named_stress_table(dataset, instance, *first_stage)
     result.metrics["worst_stress_shortfall_t"] = (float(result.stress["shortfall_t"].max())
                                                   if len(result.stress) else 0.0)
@@ -715,13 +718,20 @@ def cost_breakdown(plan: pd.DataFrame, unmet: pd.DataFrame, stock: pd.DataFrame,
                    instance: Instance) -> dict[str, float]:
     """Purchase, freight, processing, holding and unmet-demand penalty, in $ over the horizon."""
     routes = instance.routes
-    prices = instance.purchase_price.stack().reindex(
-        pd.MultiIndex.from_arrays([plan["route"], plan["period"]])).to_numpy(dtype=float)
-    purchase = float(prices @ plan["tonnes"].to_numpy(dtype=float)) if len(plan) else 0.0
+    tonnes = plan["tonnes"].to_numpy(dtype=float)
+    # By position: pandas' label lookups cost more than the sums on a few dozen plan rows.
+    rows = instance.purchase_price.index.get_indexer(plan["route"])
+    columns = instance.purchase_price.columns.get_indexer(plan["period"])
+    if len(plan) and (rows.min() < 0 or columns.min() < 0):
+        raise KeyError("a plan row's route or period is not in this instance")
+    prices = instance.purchase_price.to_numpy(dtype=float)[rows, columns]
+    positions = instance.route_positions(plan["route"])
+    freight = routes["freight_usd_per_t"].to_numpy(dtype=float)[positions]
+    fee = routes["fee_usd_per_t"].to_numpy(dtype=float)[positions]
     return {
-        "purchase": float(purchase),
-        "freight": float((plan["route"].map(routes["freight_usd_per_t"]) * plan["tonnes"]).sum()),
-        "processing": float((plan["route"].map(routes["fee_usd_per_t"]) * plan["tonnes"]).sum()),
+        "purchase": float(prices @ tonnes) if len(plan) else 0.0,
+        "freight": float(freight @ tonnes) if len(plan) else 0.0,
+        "processing": float(fee @ tonnes) if len(plan) else 0.0,
         "holding": float(instance.holding_cost * stock["stock_t"].sum()),
         "unmet_penalty": float(instance.unmet_penalty * unmet["unmet_t"].sum()),
     }
