@@ -158,3 +158,27 @@ def test_spot_market_covers_a_disruption_at_the_shock_price(tmp_path):
     assert replay.at["P acts from 2030", "spot_t"] == pytest.approx(4.0)
     assert replay.at["P acts from 2030", "shortfall_t"] == pytest.approx(6.0)
     assert replay.at["P acts from 2030", "recourse_cost_usd"] == pytest.approx(800 + 6000)
+
+
+def test_exact_scenarios_solve_by_simplex_to_the_interior_point_optimum(shipped):
+    """`simplex_suits`: exact-enumeration models keep the dual simplex past the row count
+    where sampled ones switch to the interior point; both reach the same optimum."""
+    from stibium.model.solve import IPM_ROW_THRESHOLD, PersistentModel
+
+    strategy = load_strategy("dependency-aware").with_changes(
+        scenario_mode="exact", cvar_shortfall_limit=0.06)
+    by_simplex = PersistentModel(shipped, strategy)
+    assert by_simplex.solve() == "optimal"
+    assert by_simplex._highs.getLp().num_row_ > IPM_ROW_THRESHOLD
+    assert by_simplex._highs.getInfo().ipm_iteration_count == 0
+    by_ipm = PersistentModel(shipped, strategy)
+    by_ipm._hand_over()
+    by_ipm._highs.setOptionValue("solver", "ipm")
+    assert by_ipm.solve() == "optimal"
+    assert by_ipm._highs.getInfo().ipm_iteration_count > 0
+    assert by_simplex.result(evaluate_risk=False).objective == pytest.approx(
+        by_ipm.result(evaluate_risk=False).objective, rel=1e-9)
+    sampled = PersistentModel(shipped, strategy.with_changes(
+        scenario_mode="sampled", scenario_samples=2000, scenario_seed=1))
+    sampled._hand_over()
+    assert sampled._highs.getOptionValue("solver")[-1] == "ipm"
