@@ -56,9 +56,13 @@ def _sum_by(keys: np.ndarray, values: np.ndarray) -> pd.Series:
                      index=pd.Index(unique.tolist()), dtype=float)
 
 
+def _origin_countries(plan: pd.DataFrame, instance: Instance) -> np.ndarray:
+    return np.array([instance.origin_country[o] for o in plan["origin"]], dtype=object)
+
+
 def naive_hhi(plan: pd.DataFrame, instance: Instance) -> float:
-    countries = np.array([instance.origin_country[o] for o in plan["origin"]], dtype=object)
-    return _hhi(_sum_by(countries, plan["delivered_t"].to_numpy(dtype=float)))
+    return _hhi(_sum_by(_origin_countries(plan, instance),
+                        plan["delivered_t"].to_numpy(dtype=float)))
 
 
 def effective_attribution(plan: pd.DataFrame, instance: Instance) -> pd.Series:
@@ -74,8 +78,8 @@ def effective_attribution(plan: pd.DataFrame, instance: Instance) -> pd.Series:
     if (total_w > 0).any():
         by_power = ((tonnes * controlled)[:, None] * split).sum(axis=0)
         attributed.update(zip(instance.powers, by_power.tolist(), strict=True))
-    countries = np.array([instance.origin_country[o] for o in plan["origin"]], dtype=object)
-    for country, value in _sum_by(countries, tonnes * (1.0 - controlled)).items():
+    kept = _sum_by(_origin_countries(plan, instance), tonnes * (1.0 - controlled))
+    for country, value in kept.items():
         attributed[country] = attributed.get(country, 0.0) + float(value)
     return pd.Series(attributed, dtype=float).sort_values(ascending=False)
 

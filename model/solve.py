@@ -231,6 +231,7 @@ class PersistentModel:
         self._form: Any = None
         self._rows_of: dict[Any, list[int]] = {}
         self._offset: dict[int, float] = {}
+        self._column_of: dict[int, int] = {}
         self._objective = math.nan
         self._loaded = True
         self.status = "not solved"
@@ -238,6 +239,7 @@ class PersistentModel:
     def _hand_over(self) -> None:
         self._form, lp = standard_form_lp(self.model)
         self._highs = highs_for(lp, simplex=simplex_suits(self.instance))
+        self._column_of = {id(var): position for position, var in enumerate(self._form.columns)}
         for position, row in enumerate(self._form.rows):
             if row.bound_type == 1:
                 self._rows_of.setdefault(row.constraint, []).append(position)
@@ -350,7 +352,7 @@ class PersistentModel:
         for a variable the standard form left out (it appears in no row and no cost)."""
         if self._highs is None:
             self._hand_over()
-        column_of = {id(var): position for position, var in enumerate(self._form.columns)}
+        column_of = self._column_of
         return np.array([column_of.get(id(var), -1) for var in variables], dtype=int)
 
     def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
@@ -739,9 +741,9 @@ def cost_breakdown(plan: pd.DataFrame, unmet: pd.DataFrame, stock: pd.DataFrame,
     freight = routes["freight_usd_per_t"].to_numpy(dtype=float)[positions]
     fee = routes["fee_usd_per_t"].to_numpy(dtype=float)[positions]
     return {
-        "purchase": float(prices @ tonnes) if len(plan) else 0.0,
-        "freight": float(freight @ tonnes) if len(plan) else 0.0,
-        "processing": float(fee @ tonnes) if len(plan) else 0.0,
+        "purchase": float(prices @ tonnes),
+        "freight": float(freight @ tonnes),
+        "processing": float(fee @ tonnes),
         "holding": float(instance.holding_cost * stock["stock_t"].sum()),
         "unmet_penalty": float(instance.unmet_penalty * unmet["unmet_t"].sum()),
     }
