@@ -85,13 +85,14 @@ from bench_two_stage import (  # noqa: E402
     matched_formulation,
     model_state,
 )
-from direct_highspy import quiet_highs, solve_direct_full  # noqa: E402
+from direct_highspy import solve_direct_full  # noqa: E402
 from synthetic import write_synthetic  # noqa: E402
 
 from stibium.model import build_instance, load_dataset, load_strategy  # noqa: E402
 from stibium.model.build import build_model  # noqa: E402
 from stibium.model.decompose import DecomposedModel  # noqa: E402
-from stibium.model.solve import DECOMPOSE_FROM_CELLS, solve_model  # noqa: E402
+from stibium.model.highs import quiet_highs, solve_model  # noqa: E402
+from stibium.model.solve import DECOMPOSE_FROM_CELLS  # noqa: E402
 
 TOLERANCE = 1e-6  # bench_two_stage.close: relative, against max(1, |objective|)
 CVAR_WEIGHT = 50000.0

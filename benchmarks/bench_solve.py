@@ -19,7 +19,7 @@ import highspy
 
 from stibium.model import build_instance, load_dataset, load_strategy
 from stibium.model.build import build_model
-from stibium.model.solve import solve_model
+from stibium.model.highs import solve_model
 
 
 def time_once(dataset, strategy) -> dict[str, float]:

@@ -58,10 +58,11 @@ import pyomo.version
 
 from stibium.model import build_instance, load_dataset, load_strategy
 from stibium.model.build import build_model
-from stibium.model.solve import solve_model
+from stibium.model.highs import solve_model
+from stibium.model.second_stage import SecondStage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from direct_highspy import FORMULATIONS, open_cells, solve_direct_full  # noqa: E402
+from direct_highspy import FORMULATIONS, solve_direct_full  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TOLERANCE = 1e-6
@@ -130,7 +131,7 @@ def shortfall_cvar(direct_result, instance) -> float:
     if count == K * len(instance.markets) * len(instance.periods):
         losses = planned + values[start:start + count].reshape(K, -1).sum(axis=1)
     else:  # trimmed: short exists from each scenario's onset on
-        scenario_of_cell = open_cells(instance.recourse, len(instance.markets))[0]
+        scenario_of_cell = SecondStage.of(instance).open_cells()[0]
         losses = planned + np.bincount(scenario_of_cell, weights=values[start:start + count],
                                        minlength=K)
     probability = np.asarray(instance.recourse.probability, dtype=float)

@@ -39,6 +39,9 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from stibium.model.highs import highs_for, quiet_highs, simplex_suits
+from stibium.model.second_stage import SecondStage
+
 INF = highspy.kHighsInf
 
 
@@ -284,19 +287,16 @@ def assemble(instance, formulation: str = "plain", bounded: bool | None = None) 
 
 
 def _recourse_arrays(instance, recourse) -> tuple:
-    """What both second-stage assemblies read: the strategy, periods, markets, the sizes
-    (R, T, M, K), probabilities (K), survival (K × R), disrupted (K × T), spot price (K × T)
-    and spot limit (M × T)."""
-    routes = instance.routes
-    periods = list(instance.periods)
-    markets = instance.markets
-    sizes = (len(routes), len(periods), len(markets), len(recourse.scenarios))
-    return (instance.strategy, periods, markets, sizes,
-            np.asarray(recourse.probability, dtype=float),
-            recourse.survival[list(routes.index)].to_numpy(dtype=float),
-            recourse.disrupted.to_numpy(dtype=bool),
-            recourse.spot_price.to_numpy(dtype=float),
-            recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float))
+    """What both second-stage assemblies read, from the model's one definition of the second
+    stage (`stibium.model.second_stage.SecondStage`): the strategy, periods, markets, the
+    sizes (R, T, M, K), probabilities (K), survival (K × R), disrupted (K × T), spot price
+    (K × T) and spot limit (M × T)."""
+    second_stage = SecondStage.of(instance, recourse)
+    K, M, T = second_stage.shape
+    return (instance.strategy, list(instance.periods), instance.markets,
+            (len(second_stage.yields), T, M, K), second_stage.probability,
+            second_stage.survival, second_stage.disrupted, second_stage.spot_price,
+            second_stage.spot_limit)
 
 
 def _assemble_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int, UNMET: int,
@@ -409,14 +409,6 @@ def _assemble_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int, 
         ])
 
 
-def open_cells(recourse, markets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (scenario, market, period) cells that have second-stage columns and rows in the
-    ``trimmed`` formulation (from each scenario's onset on), in column order."""
-    disrupted = recourse.disrupted.to_numpy(dtype=bool)
-    K, T = disrupted.shape
-    return np.nonzero(np.broadcast_to(disrupted[:, None, :], (K, markets, T)))
-
-
 def _assemble_trimmed_recourse(a: _Assembler, instance, recourse, BUY: int, STOCK: int,
                                UNMET: int, unit_cost: np.ndarray, route_market: np.ndarray,
                                yields: np.ndarray, demand: np.ndarray) -> None:
@@ -426,11 +418,11 @@ def _assemble_trimmed_recourse(a: _Assembler, instance, recourse, BUY: int, STOC
     CVaR rows are those of ``aggregated``."""
     (strategy, periods, markets, (R, T, M, K), probability, survival, disrupted, spot_price,
      spot_limit) = _recourse_arrays(instance, recourse)
-    onset = np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), T)
-    penalty = float(instance.unmet_penalty)
-    initial = float(strategy.initial_stock_t)
+    second_stage = SecondStage.of(instance, recourse)
+    onset, penalty, initial = (second_stage.onset, second_stage.penalty,
+                               second_stage.initial_stock)
 
-    kk, mm, tt = open_cells(recourse, M)
+    kk, mm, tt = SecondStage.of(instance, recourse).open_cells()
     n = len(kk)
     position = np.full((K, M, T), -1, dtype=np.int64)
     position[kk, mm, tt] = np.arange(n)
@@ -520,13 +512,6 @@ def build_direct(instance, formulation: str = "plain", bounded: bool | None = No
     return assemble(instance, formulation, bounded).lp
 
 
-def quiet_highs() -> highspy.Highs:
-    """A HiGHS instance without the banner or log (as `stibium.model.solve.quiet_highs`)."""
-    highs = getattr(highspy, "_Highs", highspy.Highs)()
-    highs.setOptionValue("output_flag", False)
-    return highs
-
-
 @dataclass
 class DirectResult:
     objective: float
@@ -545,19 +530,23 @@ def solve_direct_full(instance, formulation: str = "plain", options=None,
                       bounded: bool | None = None) -> DirectResult:
     """Assemble (arrays + passModel) and solve (run + read the solution), timing both.
 
-    ``options``: a ``HighsOptions`` (e.g. copied from the HiGHS that `solve_model` used, so
-    that both sides run the same algorithm) or a dict of option values; default: HiGHS's
-    defaults, silent.
+    ``options``: a ``HighsOptions`` (e.g. copied from the HiGHS that `solve_model` used) or a
+    dict of option values; default: the configuration every solve of the tool gets
+    (`stibium.model.highs.highs_for`, with `simplex_suits` of the instance), so that both
+    sides run the same algorithm.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     direct = assemble(instance, formulation, bounded)
-    highs = quiet_highs()
-    if isinstance(options, dict):
-        for name, value in options.items():
-            highs.setOptionValue(name, value)
-    elif options is not None:
-        highs.passOptions(options)
-    highs.passModel(direct.lp)
+    if options is None:
+        highs = highs_for(direct.lp, simplex=simplex_suits(instance))
+    else:
+        highs = quiet_highs()
+        if isinstance(options, dict):
+            for name, value in options.items():
+                highs.setOptionValue(name, value)
+        else:
+            highs.passOptions(options)
+        highs.passModel(direct.lp)
     t1, c1 = time.perf_counter(), time.process_time()
     highs.run()
     status = highs.getModelStatus()

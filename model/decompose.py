@@ -27,59 +27,22 @@ hyperplanes until its lower bound meets the best plan's true objective.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .build import build_model
+from .highs import HIGHS_STATUS, SolveStatus, highs_for, standard_form_lp
 from .instance import Instance
+from .report import SolveResult, report
+from .risk import ScenarioOutcomes, outcomes_from_cells, tail_weights
+from .second_stage import SecondStage
 
 RELATIVE_GAP = 1e-9
 MAX_ITERATIONS = 500
-
-
-@dataclass
-class RecourseArrays:
-    """The second stage of an instance as arrays (K scenarios, M markets, T periods, R
-    routes)."""
-
-    onset: np.ndarray  # K
-    probability: np.ndarray  # K
-    survival: np.ndarray  # K × R
-    yields: np.ndarray  # R
-    market_of_route: np.ndarray  # R, market index
-    spot_price: np.ndarray  # K × T
-    spot_limit: np.ndarray  # M × T
-    demand: np.ndarray  # M × T
-    penalty: float
-    initial_stock: float
-
-    @classmethod
-    def of(cls, instance: Instance) -> RecourseArrays:
-        recourse = instance.recourse
-        assert recourse is not None
-        markets, periods = instance.markets, list(instance.periods)
-        routes = instance.routes
-        disrupted = recourse.disrupted.to_numpy(dtype=bool)
-        T = disrupted.shape[1]
-        market_index = {market: i for i, market in enumerate(markets)}
-        return cls(
-            onset=np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), T),
-            probability=np.asarray(recourse.probability, dtype=float),
-            survival=recourse.survival[list(routes.index)].to_numpy(dtype=float),
-            yields=routes["recovery_yield"].to_numpy(dtype=float),
-            market_of_route=np.array([market_index[m] for m in routes["market"]], dtype=int),
-            spot_price=recourse.spot_price.to_numpy(dtype=float),
-            spot_limit=recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float),
-            demand=instance.demand.to_numpy(dtype=float),
-            penalty=float(instance.unmet_penalty),
-            initial_stock=float(instance.strategy.initial_stock_t),
-        )
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return len(self.onset), self.demand.shape[0], self.demand.shape[1]
 
 
 def applies(instance: Instance) -> bool:
@@ -107,15 +70,14 @@ class RecourseOutcome:
     hold: np.ndarray  # K × M × T: the scenario's stock at the end of each period (open ones)
 
 
-def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
+def solve_recourse(arrays: SecondStage, buy: np.ndarray, stock: np.ndarray,
                    unmet: np.ndarray) -> RecourseOutcome:
     """The recourse of every scenario for the first stage ``buy`` (R × T tonnes entering the
     hubs), ``stock`` and ``unmet`` (M × T), by the nested-prefix greedy (module docstring)."""
     K, M, T = arrays.shape
-    delivered = buy * arrays.yields[:, None]  # R × T
-    onset = arrays.onset
-    periods = np.arange(T)
-    open_ = periods[None, :] >= onset[:, None]  # K × T
+    open_ = arrays.is_open()  # K × T
+    arrivals = arrays.arrivals(buy)  # K × M × T
+    opening = arrays.opening_stock(stock)  # K × M
     cost = np.zeros(K)
     cost_dual = np.zeros((K, M, T))
     short_dual = np.zeros((K, M, T))
@@ -127,10 +89,9 @@ def solve_recourse(arrays: RecourseArrays, buy: np.ndarray, stock: np.ndarray,
     order = np.argsort(arrays.spot_price, axis=1, kind="stable")
     ordered_price = np.take_along_axis(arrays.spot_price, order, axis=1)
     for m in range(M):
-        in_market = arrays.market_of_route == m
-        arriving = arrays.survival[:, in_market] @ delivered[in_market]  # K × T
-        net = np.where(open_, arriving + unmet[m][None, :] - arrays.demand[m][None, :], 0.0)
-        start = np.where(onset > 0, stock[m][np.maximum(onset - 1, 0)], arrays.initial_stock)
+        net = np.where(open_, arrivals[:, m, :] + unmet[m][None, :] - arrays.demand[m][None, :],
+                       0.0)
+        start = opening[:, m]
         needed = np.where(open_, -start[:, None] - np.cumsum(net, axis=1), 0.0)
         reached = np.maximum.accumulate(np.maximum(needed, 0.0), axis=1)
         step = np.diff(reached, axis=1, prepend=0.0)
@@ -184,7 +145,7 @@ class Gradient:
     unmet: np.ndarray  # M × T
 
 
-def weighted_gradient(arrays: RecourseArrays, duals: np.ndarray, weights: np.ndarray
+def weighted_gradient(arrays: SecondStage, duals: np.ndarray, weights: np.ndarray
                       ) -> Gradient:
     """The gradient of Σ_k w_k value_k at the point the duals (K × M × T) were computed at:
     one more tonne arriving saves the dual, so the gradient is minus the dual times what a
@@ -194,31 +155,14 @@ def weighted_gradient(arrays: RecourseArrays, duals: np.ndarray, weights: np.nda
     # those rows enter the products.
     rows = np.flatnonzero(weights)
     weighted = weights[rows, None, None] * duals[rows]
-    survival, onset = arrays.survival[rows], arrays.onset[rows]
-    buy = np.zeros((len(arrays.yields), T))
-    for m in range(M):
-        in_market = arrays.market_of_route == m
-        buy[in_market] = -(survival[:, in_market].T @ weighted[:, m, :]) \
-            * arrays.yields[in_market, None]
+    onset = arrays.onset[rows]
+    buy = -arrays.arrivals_adjoint(weighted, rows)
     unmet = -weighted.sum(axis=0)
     stock = np.zeros((M, T))
     later = np.flatnonzero((onset > 0) & (onset < T))
     for m in range(M):
         np.add.at(stock[m], onset[later] - 1, -weighted[later, m, onset[later]])
     return Gradient(buy=buy, stock=stock, unmet=unmet)
-
-
-def tail_weights(losses: np.ndarray, probability: np.ndarray, beta: float) -> np.ndarray:
-    """The weights w with CVaR_β = Σ w_k loss_k: probability / (1 − β) on the worst
-    (1 − β) of probability mass, the scenario at the VaR taking the remainder."""
-    order = np.argsort(-losses, kind="stable")
-    mass = 1.0 - beta
-    taken = np.cumsum(probability[order])
-    before = taken - probability[order]
-    share = np.clip(mass - before, 0.0, probability[order])
-    weights = np.zeros(len(losses))
-    weights[order] = share / mass
-    return weights
 
 
 @dataclass
@@ -315,7 +259,7 @@ class LShaped:
     def __init__(self, instance: Instance, master_highs: Any, columns: dict[str, np.ndarray],
                  first_cost: np.ndarray) -> None:
         strategy = instance.strategy
-        self.arrays = RecourseArrays.of(instance)
+        self.arrays = SecondStage.of(instance)
         self.beta = float(instance.cvar_beta)
         total_demand = float(self.arrays.demand.sum())
         shortfall_limit = (None if strategy.cvar_shortfall_limit is None
@@ -330,20 +274,18 @@ class LShaped:
     def run(self, *, relative_gap: float = RELATIVE_GAP,
             max_iterations: int = MAX_ITERATIONS, time_limit: float | None = None
             ) -> DecomposedSolution:
-        from .solve import HIGHS_STATUS
-
         started = time.perf_counter()
         master, arrays, first_cost = self.master, self.arrays, self.first_cost
         probability = arrays.probability
         best: tuple[float, tuple] | None = None
         lower = -np.inf
-        status = "iteration_limit"
+        status = SolveStatus.ITERATION_LIMIT
         iterations = 0
         while iterations < max_iterations:
             iterations += 1
             master_status, x, master_objective = master.solve()
             if master_status != "kOptimal":
-                status = HIGHS_STATUS.get(master_status, "error")
+                status = HIGHS_STATUS.get(master_status, SolveStatus.ERROR)
                 break
             lower = max(lower, master_objective)
             plan = (x[master.buy_cols], x[master.stock_cols], x[master.unmet_cols])
@@ -372,10 +314,10 @@ class LShaped:
             if feasible and (best is None or objective < best[0]):
                 best = (objective, tuple(a.copy() for a in plan))
             if best is not None and best[0] - lower <= relative_gap * max(1.0, abs(best[0])):
-                status = "optimal"
+                status = SolveStatus.OPTIMAL
                 break
             if time_limit is not None and time.perf_counter() - started > time_limit:
-                status = "time_limit"
+                status = SolveStatus.TIME_LIMIT
                 break
             for g in np.flatnonzero(violated):
                 weights = np.where(master.group_of == g, probability, 0.0)
@@ -398,7 +340,9 @@ class LShaped:
         if best is None:
             empty = np.zeros(0)
             return DecomposedSolution(empty, empty, empty, float("nan"), lower, iterations,
-                                      master.cuts, status if status != "optimal" else "error",
+                                      master.cuts,
+                                      status if status != SolveStatus.OPTIMAL
+                                      else SolveStatus.ERROR,
                                       seconds)
         return DecomposedSolution(*best[1], objective=best[0], lower_bound=lower,
                                   iterations=iterations, cuts=master.cuts, status=status,
@@ -409,9 +353,6 @@ def first_stage_master(instance: Instance) -> tuple[Any, Any, Any, dict[str, np.
                                                     np.ndarray]:
     """The first-stage Pyomo model of `instance` (its recourse left out), compiled and handed
     to HiGHS: (model, standard form, HiGHS, column positions, first-stage cost per column)."""
-    from .build import build_model
-    from .solve import quiet_highs, standard_form_lp
-
     model = build_model(dataclasses.replace(instance, recourse=None))
     form, lp = standard_form_lp(model)
     position = {id(var): i for i, var in enumerate(form.columns)}
@@ -427,19 +368,20 @@ def first_stage_master(instance: Instance) -> tuple[Any, Any, Any, dict[str, np.
     missing = [name for name, cols in columns.items() if (cols < 0).any()]
     if missing:
         raise ValueError(f"first-stage variables missing from the master: {missing}")
+    unit_cost, holding, penalty = instance.first_stage_coefficients()
     first_cost = np.zeros(len(form.columns))
-    first_cost[columns["buy"]] = instance.unit_cost.loc[routes, periods].to_numpy(dtype=float)
-    first_cost[columns["stock"]] = float(instance.holding_cost)
-    first_cost[columns["unmet"]] = float(instance.unmet_penalty)
-    highs = quiet_highs()
-    highs.setOptionValue("solver", "simplex")
-    highs.passModel(lp)
+    first_cost[columns["buy"]] = unit_cost
+    first_cost[columns["stock"]] = holding
+    first_cost[columns["unmet"]] = penalty
+    # Cuts are added row by row and the master re-solved from its last basis: the simplex.
+    highs = highs_for(lp, simplex=True)
     return model, form, highs, columns, first_cost
 
 
-def scenario_outcomes(instance: Instance, arrays: RecourseArrays, outcome: RecourseOutcome,
+def scenario_outcomes(instance: Instance, arrays: SecondStage, outcome: RecourseOutcome,
                       stock: np.ndarray, unmet: np.ndarray, first_stage_cost: float,
-                      cost_weights: np.ndarray, short_weights: np.ndarray) -> Any:
+                      cost_weights: np.ndarray, short_weights: np.ndarray
+                      ) -> ScenarioOutcomes:
     """The plan's `risk.ScenarioOutcomes` from the closed-form recourse (the same tables a
     replay or the extensive form gives).
 
@@ -447,11 +389,7 @@ def scenario_outcomes(instance: Instance, arrays: RecourseArrays, outcome: Recou
     and a tonne of its shortfall are worth in the objective (probability, plus the CVaR terms'
     tail weights times their prices), so that the cells' duals are the extensive form's: their
     first cell per scenario is the marginal value of opening stock."""
-    from .risk import outcomes_from_cells
-
-    K, M, T = arrays.shape
-    open_ = np.arange(T)[None, None, :] >= arrays.onset[:, None, None]
-    cells = np.nonzero(np.broadcast_to(open_, (K, M, T)))
+    cells = arrays.open_cells()
     duals = (cost_weights[cells[0]] * outcome.cost_dual[cells]
              + short_weights[cells[0]] * outcome.short_dual[cells])
     return outcomes_from_cells(instance, instance.recourse, first_stage_cost, cells,
@@ -472,7 +410,7 @@ class DecomposedModel:
         self.lshaped = LShaped(instance, self._highs, self._columns, self._first_cost)
         self.timings = {"build_s": time.perf_counter() - started}
         self.solution: DecomposedSolution | None = None
-        self.status = "not solved"
+        self.status = SolveStatus.NOT_SOLVED
 
     def solve(self, time_limit: float | None = None, warm_start: Any = None) -> str:
         started = time.perf_counter()
@@ -506,51 +444,42 @@ class DecomposedModel:
             model.dual[row.constraint] = model.dual.get(row.constraint, 0.0) \
                 + row_dual[position]
 
-    def result(self, evaluate_risk: bool = True, extras: bool = True) -> Any:
-        from .solve import (
-            SolveResult,
-            explain_no_plan,
-            fill_criticality,
-            fill_result,
-            fill_risk,
-        )
-
+    def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
         started = time.perf_counter()
-        result = SolveResult(status=self.status, strategy=self.strategy.name,
-                             data_fingerprint=self.dataset.fingerprint)
         solution = self.solution
-        if self.status == "optimal" and solution is not None:
-            fill_result(result, self.model, self.instance, objective=solution.objective)
-            if evaluate_risk and extras:
-                fill_criticality(result, self.dataset)
-            arrays = self.lshaped.arrays
-            outcome = solve_recourse(arrays, solution.buy, solution.stock, solution.unmet)
-            first_stage = float(self._first_cost @ self._plan_vector(solution))
-            # The objective's own CVaR terms (those the master has), as the extensive form
-            # reports them.
-            losses = {"shortfall": outcome.shortfall + float(solution.unmet.sum()),
-                      "cost": outcome.cost + first_stage}
-            weights = {"shortfall": np.zeros(len(arrays.onset)),
-                       "cost": arrays.probability.copy()}
-            model_cvar = {}
-            for measure, price in self.lshaped.master.cvar_weight.items():
-                tail = tail_weights(losses[measure], arrays.probability, self.lshaped.beta)
-                model_cvar[measure] = float(tail @ losses[measure])
-                weights[measure] = weights[measure] + price * tail
-            outcomes = scenario_outcomes(self.instance, arrays, outcome, solution.stock,
-                                         solution.unmet, first_stage, weights["cost"],
-                                         weights["shortfall"])
-            fill_risk(result, self.model, self.instance, self.dataset,
-                      named_stresses=evaluate_risk and extras, outcomes=outcomes)
-            for measure, value in model_cvar.items():
-                result.metrics[f"model_cvar_{measure}"] = value
+        outcomes, model_cvar = None, {}
+        if self.status == SolveStatus.OPTIMAL and solution is not None:
+            outcomes, model_cvar = self._outcomes(solution)
+        result = report(self.dataset, self.strategy, self.instance, self.model, self.status,
+                        math.nan if solution is None else solution.objective,
+                        evaluate_risk=evaluate_risk, extras=extras, outcomes=outcomes,
+                        model_cvar=model_cvar, no_plan_reason="decomposition status")
+        if outcomes is not None:
             result.metrics["decomposition_gap"] = float(
                 (solution.objective - solution.lower_bound) / max(1.0, abs(solution.objective)))
-        else:
-            explain_no_plan(result, self.dataset, self.strategy, self.status,
-                            explain=evaluate_risk and extras, what="decomposition status")
         result.timings = {**self.timings, "report_s": time.perf_counter() - started}
         return result
+
+    def _outcomes(self, solution: DecomposedSolution
+                  ) -> tuple[ScenarioOutcomes, dict[str, float]]:
+        """The plan's scenario outcomes from the closed-form recourse, and the objective's own
+        CVaR terms (those the master has), as the extensive form reports them."""
+        arrays = self.lshaped.arrays
+        outcome = solve_recourse(arrays, solution.buy, solution.stock, solution.unmet)
+        first_stage = float(self._first_cost @ self._plan_vector(solution))
+        losses = {"shortfall": outcome.shortfall + float(solution.unmet.sum()),
+                  "cost": outcome.cost + first_stage}
+        weights = {"shortfall": np.zeros(len(arrays.onset)),
+                   "cost": arrays.probability.copy()}
+        model_cvar = {}
+        for measure, price in self.lshaped.master.cvar_weight.items():
+            tail = tail_weights(losses[measure], arrays.probability, self.lshaped.beta)
+            model_cvar[measure] = float(tail @ losses[measure])
+            weights[measure] = weights[measure] + price * tail
+        outcomes = scenario_outcomes(self.instance, arrays, outcome, solution.stock,
+                                     solution.unmet, first_stage, weights["cost"],
+                                     weights["shortfall"])
+        return outcomes, model_cvar
 
     def _plan_vector(self, solution: DecomposedSolution) -> np.ndarray:
         x = np.zeros(len(self._first_cost))

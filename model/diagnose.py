@@ -24,6 +24,7 @@ import pyomo.environ as pyo
 
 from .build import build_model
 from .data import Dataset
+from .highs import SolveStatus, highs_for, simplex_suits, solve_model, standard_form_lp
 from .instance import Instance, build_instance
 from .strategy import Strategy
 
@@ -148,6 +149,7 @@ class _ElasticModel:
     or only those of some limits (the others fixed at zero)."""
 
     def __init__(self, instance: Instance) -> None:
+        self.simplex = simplex_suits(instance)
         model = build_model(instance)
         self.limits = _user_limits(model, instance)
         slack_index = [(i, j) for i, lim in enumerate(self.limits) for j in range(len(lim.rows))]
@@ -185,15 +187,13 @@ class _ElasticModel:
     def solve(self, chosen: set[str] | None) -> dict[str, float] | None:
         """Least relaxation (each limit in its own unit) using the chosen limits' slacks (all
         when None); None when even that is infeasible."""
-        from .solve import solve_model
-
         model = self.model
         for (i, _), var in model.relax.items():
             if chosen is None or self.limits[i].key in chosen:
                 var.unfix()
             else:
                 var.fix(0.0)
-        if solve_model(model) != "optimal":
+        if solve_model(model, simplex=self.simplex) != SolveStatus.OPTIMAL:
             return None
         needed: dict[str, float] = {}
         for i, limit in enumerate(self.limits):
@@ -286,10 +286,8 @@ def _cvar_findings(instance: Instance, dataset: Dataset) -> list[str]:
         probe = build_instance(dataset, strategy.with_changes(
             cvar_shortfall_limit=None, cvar_shortfall_weight_usd_per_t=1e9, max_unmet_share=None,
             stock_target_days=0.0))
-        from .solve import solve_model
-
         model = build_model(probe)
-        if solve_model(model) == "optimal":
+        if solve_model(model, simplex=simplex_suits(probe)) == SolveStatus.OPTIMAL:
             least = float(pyo.value(model.cvar_shortfall)) / float(
                 probe.demand.to_numpy().sum())
             if least > strategy.cvar_shortfall_limit + TOLERANCE:
@@ -302,14 +300,12 @@ def _cvar_findings(instance: Instance, dataset: Dataset) -> list[str]:
 def _physical_conflict(instance: Instance) -> list[str]:
     """The supplies, capacities and demands in HiGHS's irreducible infeasible subset: the
     facts that the conflicting limits collide with (small models only: IIS is costly)."""
-    from .solve import highs_for, standard_form_lp
-
     # The model must outlive the rows read below: a constraint finds its family through a
     # weak reference to the model, so a model only the standard form still pointed to could
     # be collected meanwhile (it was, now and then: 'NoneType' object has no attribute 'name').
     model = build_model(instance)
     form, lp = standard_form_lp(model)
-    highs = highs_for(lp)
+    highs = highs_for(lp, simplex=simplex_suits(instance))
     highs.setOptionValue("iis_strategy", IIS_FROM_LP_IRREDUCIBLE)
     highs.run()
     try:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from .data import Dataset
 from .errors import StibiumInputError
-from .solve import SolveResult
+from .report import SolveResult
 from .strategy import _TOML_KEYS, Strategy
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -246,7 +246,7 @@ def _version(distribution: str) -> str | None:
 
 def _highs_version() -> str | None:
     try:
-        from .solve import quiet_highs
+        from .highs import quiet_highs
 
         return str(quiet_highs().version())
     except Exception:  # the library may be missing or older than version(): not fatal here

@@ -86,6 +86,35 @@ class Instance:
             cache[mode] = array
         return cache[mode]
 
+    def first_stage_cost(self, buy: np.ndarray, stock: np.ndarray, unmet: np.ndarray
+                         ) -> float:
+        """The first-stage cost of a plan (arrays: ``buy`` route × period tonnes, ``stock``
+        and ``unmet`` market × period): contracts at their unit cost, holding cost on the
+        planned stock, the penalty on planned unmet demand. The model's
+        ``first_stage_cost`` expression has the same coefficients (`first_stage_coefficients`).
+        """
+        unit_cost, holding, penalty = self.first_stage_coefficients()
+        return float((unit_cost * buy).sum() + holding * stock.sum() + penalty * unmet.sum())
+
+    def first_stage_coefficients(self) -> tuple[np.ndarray, float, float]:
+        """($/t bought per route × period, $/t-year held, $/t of planned unmet demand)."""
+        unit_cost = self.unit_cost.loc[list(self.routes.index), list(self.periods)]
+        return (unit_cost.to_numpy(dtype=float), float(self.holding_cost),
+                float(self.unmet_penalty))
+
+    def plan_arrays(self, buy: dict, stock: dict, unmet: dict
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A first stage given as {(route, period): t} and {(market, period): t} dicts, as
+        route × period and market × period arrays (missing keys are 0)."""
+        periods = list(self.periods)
+        routes, markets = list(self.routes.index), self.markets
+        return (np.array([[float(buy.get((r, t), 0.0)) for t in periods] for r in routes]
+                         ).reshape(len(routes), len(periods)),
+                np.array([[float(stock.get((m, t), 0.0)) for t in periods] for m in markets]
+                         ).reshape(len(markets), len(periods)),
+                np.array([[float(unmet.get((m, t), 0.0)) for t in periods] for m in markets]
+                         ).reshape(len(markets), len(periods)))
+
     def route_positions(self, routes: pd.Series) -> np.ndarray:
         """Row positions in `routes` of route ids (a plan's ``route`` column)."""
         positions = self.routes.index.get_indexer(routes)

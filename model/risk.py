@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from .build import fixed_first_stage_cost, fixed_plan_arrivals
 from .data import Dataset
 from .errors import SolverError, StrategyError
+from .highs import SolveStatus, coordinate_lp, highs_for, run
 from .instance import Instance, Recourse, recourse_for
 from .scenarios import ScenarioSet, custom_scenario, named_scenario, single_event_scenarios
+from .second_stage import SecondStage
 
 DAYS_PER_YEAR = 365.0
 
@@ -33,13 +34,24 @@ def value_at_risk(losses: np.ndarray, probability: np.ndarray, beta: float) -> f
     return float(losses[order][min(position, len(order) - 1)])
 
 
+def tail_weights(losses: np.ndarray, probability: np.ndarray, beta: float) -> np.ndarray:
+    """The weights w with CVaR_β = Σ w_k loss_k: probability / (1 − β) on the worst
+    (1 − β) of probability mass, the scenario at the VaR taking the remainder."""
+    order = np.argsort(-losses, kind="stable")
+    mass = 1.0 - beta
+    taken = np.cumsum(probability[order])
+    before = taken - probability[order]
+    share = np.clip(mass - before, 0.0, probability[order])
+    weights = np.zeros(len(losses))
+    weights[order] = share / mass
+    return weights
+
+
 def conditional_value_at_risk(losses: np.ndarray, probability: np.ndarray, beta: float
                               ) -> float:
     """CVaR_β: the expected loss in the worst (1 − β) of probability mass, the atom at VaR
     split as needed (Rockafellar–Uryasev's definition for discrete distributions)."""
-    var = value_at_risk(losses, probability, beta)
-    excess = np.maximum(losses - var, 0.0)
-    return float(var + (probability * excess).sum() / (1.0 - beta))
+    return float(tail_weights(losses, probability, beta) @ losses)
 
 
 @dataclass
@@ -72,12 +84,9 @@ def read_outcomes(model: pyo.ConcreteModel, instance: Instance, recourse: Recour
     cells = (np.array([cell[0] for cell in open_cells], dtype=int),
              np.array([market_index[cell[1]] for cell in open_cells], dtype=int),
              np.array([period_index[cell[2]] for cell in open_cells], dtype=int))
-    # Before its onset a scenario holds the planned stock (see build.define_recourse); a
-    # replay model (build_evaluation_model) carries it as numbers.
-    planned_stock = getattr(model, "_planned_stock", None)
-    if planned_stock is None:
-        planned_stock = np.array([[float(model.stock[market, t].value or 0.0)
-                                   for t in periods] for market in markets])
+    # Before its onset a scenario holds the planned stock (see `second_stage`).
+    planned_stock = np.array([[float(model.stock[market, t].value or 0.0)
+                               for t in periods] for market in markets])
     planned_unmet = np.array([[max(float(pyo.value(model.unmet[market, t])), 0.0)
                                for t in periods] for market in markets])
     # The three variables and the balance rows are indexed by OPEN, in its order.
@@ -154,83 +163,30 @@ def outcomes_from_cells(instance: Instance, recourse: Recourse, first_stage: flo
 
 def evaluate(instance: Instance, recourse: Recourse, buy: dict, stock: dict, unmet: dict
              ) -> ScenarioOutcomes:
-    """Outcomes of a fixed first stage in every scenario of `recourse`.
-
-    The second stage of a fixed plan is the rows of `build.define_recourse` with the plan's
-    deliveries as numbers; this assembles that LP directly as arrays (every solve replays its
-    plan on hundreds of scenarios, and building the same rows as Pyomo components took most
-    of a warm solve). `build.build_evaluation_model` is the same LP in Pyomo, and the tests
-    hold the two to the same outcomes.
-    """
-    import highspy
-
-    from .solve import HIGHS_STATUS, highs_for
-
-    periods, markets = list(instance.periods), instance.markets
-    M, T = len(markets), len(periods)
-    arriving, planned_stock = fixed_plan_arrivals(instance, recourse, buy, unmet)
-    planned_unmet = np.array([[float(unmet.get((market, t), 0.0)) for t in periods]
-                              for market in markets])
-    disrupted = recourse.disrupted.to_numpy(dtype=bool)
-    K = disrupted.shape[0]
-    onset = np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), T)
-    kk, mm, tt = np.nonzero(np.broadcast_to(disrupted[:, None, :], (K, M, T)))
-    n = len(kk)
-    demand = instance.demand.to_numpy(dtype=float)
-    spot_limit = recourse.spot_limit.loc[markets, periods].to_numpy(dtype=float)
-    spot_price = recourse.spot_price.to_numpy(dtype=float)
-    probability = np.asarray(recourse.probability, dtype=float)
-    first_stage = fixed_first_stage_cost(instance, buy, stock, unmet)
+    """Outcomes of a fixed first stage in every scenario of `recourse`: the second stage's
+    recourse LP (`SecondStage.recourse_lp`) with the plan's deliveries as numbers, handed to
+    HiGHS as arrays (every solve replays its plan on hundreds of scenarios)."""
+    second_stage = SecondStage.of(instance, recourse)
+    buy_array, stock_array, unmet_array = instance.plan_arrays(buy, stock, unmet)
+    arriving = second_stage.arrivals(buy_array)
+    planned_stock = second_stage.planned_stock(buy_array, unmet_array)
+    first_stage = instance.first_stage_cost(buy_array, stock_array, unmet_array)
+    lp = second_stage.recourse_lp(arriving, planned_stock, unmet_array)
+    n = lp.size
     if n == 0:  # no scenario is ever disrupted: nothing to decide
         empty = np.zeros(0)
-        return outcomes_from_cells(instance, recourse, first_stage, (kk, mm, tt), empty, empty,
-                                   empty, empty, planned_stock, planned_unmet)
-    # Columns hold | spot | short, one each per open cell; rows: one balance per open cell,
-    # arriving + hold[t−1] − hold[t] + spot + short + planned unmet = demand, where
-    # hold[t−1] at the onset is the planned stock of the period before (or the initial stock).
-    cell = np.arange(n)
-    starts = tt == onset[kk]
-    carried_in = np.where(starts & (tt > 0), planned_stock[mm, np.maximum(tt - 1, 0)], 0.0)
-    carried_in = np.where(starts & (tt == 0), float(instance.strategy.initial_stock_t),
-                          carried_in)
-    lower = demand[mm, tt] - arriving[kk, mm, tt] - planned_unmet[mm, tt] - carried_in
-    later = np.flatnonzero(~starts)
-    rows = np.concatenate([cell, cell, cell, later])
-    cols = np.concatenate([cell, n + cell, 2 * n + cell, later - 1])
-    values = np.concatenate([np.full(n, -1.0), np.ones(n), np.ones(n), np.ones(len(later))])
-    order = np.lexsort((rows, cols))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = 3 * n, n
-    # A tonne short can be carried as stock (it stands for demand left unserved), so going
-    # short a year early and drawing it a year later costs the same as going short when the
-    # gap opens. A relative 1e-9 more per year earlier picks the latter: the reported costs
-    # are recomputed from the values, and the tie-break is far below any real price gap.
-    lateness = 1.0 + 1e-9 * (T - 1 - tt)
-    lp.col_cost_ = np.concatenate([np.zeros(n), probability[kk] * spot_price[kk, tt],
-                                   float(instance.unmet_penalty) * probability[kk] * lateness])
-    lp.col_lower_ = np.zeros(3 * n)
-    lp.col_upper_ = np.concatenate([np.full(n, highspy.kHighsInf), spot_limit[mm, tt],
-                                    demand[mm, tt]])
-    # Equalities where the optimisation model has ≥: the same optimum (stock thrown away
-    # never helps), but the stock path is then unique, so a replay's stock draw is what was
-    # consumed rather than an arbitrary choice among equally cheap disposals.
-    lp.row_lower_ = lower
-    lp.row_upper_ = lower
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate(
-        [[0], np.cumsum(np.bincount(cols, minlength=3 * n))]).astype(np.int32)
-    lp.a_matrix_.index_ = rows[order].astype(np.int32)
-    lp.a_matrix_.value_ = values[order]
-    highs = highs_for(lp)
-    highs.run()
-    status = HIGHS_STATUS.get(highs.getModelStatus().name, "error")
-    if status != "optimal":
+        return outcomes_from_cells(instance, recourse, first_stage, lp.cells, empty, empty,
+                                   empty, empty, planned_stock, unmet_array)
+    highs = highs_for(coordinate_lp(lp.cost, lp.upper, lp.rows, lp.cols, lp.values,
+                                    lp.rhs, lp.rhs))
+    status = run(highs)
+    if status != SolveStatus.OPTIMAL:
         raise SolverError(f"evaluating the plan's scenarios failed: solver status {status}")
     solution = highs.getSolution()
     x = np.asarray(solution.col_value)
-    return outcomes_from_cells(instance, recourse, first_stage, (kk, mm, tt), x[:n],
-                               x[n:2 * n], x[2 * n:], np.asarray(solution.row_dual),
-                               planned_stock, planned_unmet)
+    return outcomes_from_cells(instance, recourse, first_stage, lp.cells, x[:n], x[n:2 * n],
+                               x[2 * n:], np.asarray(solution.row_dual), planned_stock,
+                               unmet_array)
 
 
 def risk_metrics(outcomes: ScenarioOutcomes, instance: Instance, total_cost: float,

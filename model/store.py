@@ -44,7 +44,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from .data import Dataset
 from .errors import StibiumInputError
 from .export import run_record, strict_json
-from .solve import PLAN_COLUMNS, SolveResult
+from .report import PLAN_COLUMNS, SolveResult
 from .strategy import Strategy, parse_strategy
 
 ENV_URL = "STIBIUM_RUNS_URL"

@@ -13,9 +13,10 @@ from .data import Dataset
 from .errors import DataError
 from .instance import Instance, build_instance
 from .parallel import Progress, TaskOutcome, run_tasks
+from .report import PLAN_COLUMNS
 from .risk import StressResult, stress_plan, stress_scenario
 from .scenarios import ScenarioSet
-from .solve import PLAN_COLUMNS, solve
+from .solve import solve
 from .strategy import Strategy
 
 PLAN_FILE_COLUMNS = ("origin", "hub", "market", "period", "tonnes")

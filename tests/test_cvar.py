@@ -163,7 +163,8 @@ def test_spot_market_covers_a_disruption_at_the_shock_price(tmp_path):
 def test_exact_scenarios_solve_by_simplex_to_the_interior_point_optimum(shipped):
     """`simplex_suits`: exact-enumeration models keep the dual simplex past the row count
     where sampled ones switch to the interior point; both reach the same optimum."""
-    from stibium.model.solve import IPM_ROW_THRESHOLD, PersistentModel
+    from stibium.model.highs import IPM_ROW_THRESHOLD
+    from stibium.model.solve import PersistentModel
 
     strategy = load_strategy("dependency-aware").with_changes(
         scenario_mode="exact", cvar_shortfall_limit=0.06)

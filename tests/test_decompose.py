@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from stibium.model import Strategy, StrategyError, load_dataset, load_strategy, solve
-from stibium.model.decompose import RecourseArrays, solve_recourse, tail_weights, weighted_gradient
+from stibium.model.decompose import solve_recourse, weighted_gradient
 from stibium.model.instance import build_instance
-from stibium.model.risk import conditional_value_at_risk, evaluate
+from stibium.model.risk import conditional_value_at_risk, evaluate, tail_weights
+from stibium.model.second_stage import SecondStage
 from stibium.model.solve import DECOMPOSE_FROM_CELLS, solution_method
 from tests.conftest import toy_tables, write_tables
 from tests.test_cvar import cvar_by_sorting
@@ -43,7 +44,7 @@ def two_market_toy(tmp_path):
 
 def arrays_for(dataset, strategy):
     instance = build_instance(dataset, strategy)
-    return instance, RecourseArrays.of(instance)
+    return instance, SecondStage.of(instance)
 
 
 def random_plan(instance, rng, scale: float):

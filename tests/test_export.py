@@ -27,7 +27,7 @@ from stibium.model.export import (
     write_csv,
     write_workbook,
 )
-from stibium.model.solve import quiet_highs
+from stibium.model.highs import quiet_highs
 
 INJECTIONS = ['=HYPERLINK("http://evil.example","click")', "+1", "-2", "@x", "\tx", "\rx"]
 

@@ -176,7 +176,7 @@ def test_toy_scaling_gives_the_same_plan(tmp_path):
 def test_both_solver_paths_agree(shipped, name, changes):
     """Pyomo's own HiGHS interface and the standard-form hand-over solve the same model."""
     from stibium.model.build import build_model
-    from stibium.model.solve import solve_model
+    from stibium.model.highs import solve_model
 
     instance = build_instance(shipped, load_strategy(name).with_changes(**changes))
     objectives = {}

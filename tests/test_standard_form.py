@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from stibium.model.solve import CompressedMatrix
+from stibium.model.highs import CompressedMatrix
 
 
 def _random_rows(rng: np.random.Generator) -> tuple[tuple, list[int]]:
@@ -45,7 +45,7 @@ def test_compiled_model_with_fixed_variable_matches_its_algebra() -> None:
     matrix-vector product), and duplicate terms are merged."""
     import pyomo.environ as pyo
 
-    from stibium.model.solve import compile_standard_form
+    from stibium.model.highs import compile_standard_form
 
     model = pyo.ConcreteModel()
     model.x = pyo.Var(range(3), bounds=(0, 10))

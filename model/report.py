@@ -1,0 +1,363 @@
+"""One report: a solved model's plan, costs, metrics, scenario outcomes, risk, duals in domain
+words and criticality, as plain data (`SolveResult`).
+
+Both solution methods end here (`report`): the extensive LP with its own scenario rows, and
+the decomposition, which loads its plan and its master's duals into the first-stage model and
+hands over the scenario outcomes of its closed-form recourse.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from . import criticality, metrics, risk
+from .data import Dataset
+from .diagnose import diagnose
+from .highs import SolveStatus
+from .instance import Instance, recourse_for
+from .scenarios import enumerate_scenarios
+from .strategy import Strategy
+
+PLAN_COLUMNS = ["route", "origin", "hub", "market", "transit", "period", "tonnes",
+                "delivered_t", "unit_cost_usd_per_t", "cost_usd"]
+DUAL_TOLERANCE = 1e-6
+
+
+@dataclass
+class SolveResult:
+    """The outcome of one optimisation, as plain data.
+
+    ``total_cost`` is what the plan costs the buyer over the horizon, including unmet demand
+    at its penalty: ``cost_breakdown`` sums to it exactly. ``objective`` adds the risk charge
+    when the strategy prices risk.
+    """
+
+    status: str
+    strategy: str
+    total_cost: float = math.nan
+    objective: float = math.nan
+    cost_breakdown: dict[str, float] = field(default_factory=dict)
+    plan: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PLAN_COLUMNS))
+    unmet: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stock: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shares: pd.DataFrame = field(default_factory=pd.DataFrame)
+    exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    duals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stress: pd.DataFrame = field(default_factory=pd.DataFrame)
+    criticality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    diagnosis: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    data_fingerprint: str = ""
+    message: str = ""
+
+    @property
+    def is_optimal(self) -> bool:
+        return self.status == "optimal"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the CLI's `--json` contract."""
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            frame = frame.copy()
+            for column in frame.columns:
+                if frame[column].map(lambda v: isinstance(v, tuple)).any():
+                    frame[column] = frame[column].map(list)
+            return [{k: _jsonable(v) for k, v in row.items()}
+                    for row in frame.to_dict(orient="records")]
+
+        return {
+            "status": self.status,
+            "strategy": self.strategy,
+            "total_cost": _jsonable(self.total_cost),
+            "objective": _jsonable(self.objective),
+            "cost_breakdown": {k: _jsonable(v) for k, v in self.cost_breakdown.items()},
+            "plan": records(self.plan),
+            "unmet": records(self.unmet),
+            "stock": records(self.stock),
+            "metrics": {k: _jsonable(v) for k, v in self.metrics.items()},
+            "shares": records(self.shares),
+            "exposure": records(self.exposure),
+            "duals": records(self.duals),
+            "scenarios": records(self.scenarios),
+            "stress": records(self.stress),
+            "criticality": records(self.criticality),
+            "diagnosis": self.diagnosis,
+            "timings": self.timings,
+            "data_fingerprint": self.data_fingerprint,
+            "message": self.message,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+    return value
+
+
+def explain_no_plan(result: SolveResult, dataset: Dataset, strategy: Strategy, status: str,
+                    explain: bool, what: str = "solver status") -> None:
+    """The message of a result without a plan: an infeasible strategy's diagnosis (when
+    ``explain``), otherwise the status."""
+    if status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED) and explain:
+        diagnosis = diagnose(dataset, strategy)
+        result.diagnosis = diagnosis.to_dict()
+        result.message = diagnosis.summary()
+    else:
+        result.message = f"no optimal plan: {what} {status}"
+
+
+def report(dataset: Dataset, strategy: Strategy, instance: Instance,
+           model: pyo.ConcreteModel, status: str, objective: float, *,
+           evaluate_risk: bool = True, extras: bool = True,
+           outcomes: risk.ScenarioOutcomes | None = None,
+           model_cvar: dict[str, float] | None = None,
+           no_plan_reason: str = "solver status") -> SolveResult:
+    """The `SolveResult` of a solved model, whichever method solved it.
+
+    ``model`` holds the plan (the first-stage variables' values) and the duals of its rows;
+    ``objective`` is the solver's optimum. ``outcomes`` are the scenario outcomes when the
+    method computed them itself (the decomposition's closed-form recourse); otherwise they are
+    read from the model's own scenario rows, or, for a deterministic plan, from a replay on
+    the exact enumeration of events. ``model_cvar`` are the objective's own CVaR values when
+    the model does not carry them as variables. ``evaluate_risk`` and ``extras`` as in
+    `solve.solve`.
+    """
+    result = SolveResult(status=SolveStatus(status), strategy=strategy.name,
+                         data_fingerprint=dataset.fingerprint)
+    if status != SolveStatus.OPTIMAL:
+        explain_no_plan(result, dataset, strategy, status, explain=evaluate_risk and extras,
+                        what=no_plan_reason)
+        return result
+    fill_result(result, model, instance, objective=objective)
+    if evaluate_risk and extras:
+        fill_criticality(result, dataset)
+    if evaluate_risk or instance.recourse is not None:
+        fill_risk(result, model, instance, dataset, named_stresses=evaluate_risk and extras,
+                  outcomes=outcomes)
+    for measure, value in (model_cvar or {}).items():
+        result.metrics[f"model_cvar_{measure}"] = value
+    return result
+
+
+def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
+                objective: float | None = None) -> None:
+    result.plan = read_plan(model, instance)
+    result.unmet = _market_period_table(model.unmet, "unmet_t")
+    result.stock = _market_period_table(model.stock, "stock_t")
+    breakdown = cost_breakdown(result.plan, result.unmet, result.stock, instance)
+    result.cost_breakdown = breakdown
+    result.total_cost = sum(breakdown.values())
+    result.objective = float(pyo.value(model.total_cost)) if objective is None else objective
+    result.shares = metrics.origin_shares(result.plan, instance)
+    result.exposure = metrics.exposure_table(result.plan, instance)
+    result.duals = read_duals(model, instance)
+    result.metrics = plan_metrics(result, instance)
+
+
+def fill_criticality(result: SolveResult, dataset: Dataset) -> None:
+    """The supply-risk indicators analysts know, on the plan and on world production."""
+    panel = criticality.criticality_panel(result, dataset)
+    result.criticality = panel
+    plan = panel[panel["basis"] == "plan"].set_index("indicator")["value"]
+    result.metrics["hhi_wgi_t"] = float(plan["HHI_WGI,t"])
+    result.metrics["geopolrisk"] = float(plan["GeoPolRisk"])
+
+
+def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
+              dataset: Dataset, named_stresses: bool = True,
+              outcomes: risk.ScenarioOutcomes | None = None) -> None:
+    """Scenario outcomes (given, or the model's own when it optimised over scenarios,
+    otherwise the plan replayed on the exact enumeration of events), VaR/CVaR, and the named
+    stresses."""
+    first_stage = None
+    if outcomes is None and instance.recourse is not None:
+        outcomes = risk.read_outcomes(model, instance, instance.recourse)
+    elif outcomes is None:
+        first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
+        scenarios = enumerate_scenarios(dataset, instance.periods)
+        outcomes = risk.evaluate(instance, recourse_for(instance, scenarios), *first_stage)
+    result.scenarios = outcomes.table.reset_index()
+    result.metrics.update(risk.risk_metrics(outcomes, instance, result.total_cost, result.stock))
+    for measure in ("shortfall", "cost"):
+        eta = getattr(model, f"cvar_{measure}_eta", None)
+        if eta is not None:
+            # η + Σ π_k z_k / (1 − β), the model's own CVaR expression, from the values.
+            excess = getattr(model, f"cvar_{measure}_z")
+            values = np.array([excess[k].value or 0.0 for k in model.SCENARIOS])
+            probability = np.asarray(instance.recourse.probability, dtype=float)
+            result.metrics[f"model_cvar_{measure}"] = float(
+                (eta.value or 0.0) + probability @ values / (1.0 - instance.cvar_beta))
+    if not named_stresses:
+        return
+    if first_stage is None:
+        first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
+    result.stress = risk.named_stress_table(dataset, instance, *first_stage)
+    result.metrics["worst_stress_shortfall_t"] = (float(result.stress["shortfall_t"].max())
+                                                  if len(result.stress) else 0.0)
+
+
+def read_plan(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
+    routes = instance.routes
+    bought = [(route, period, var.value) for (route, period), var in model.buy.items()
+              if var.value is not None and var.value > 1e-9]
+    if not bought:
+        return pd.DataFrame(columns=PLAN_COLUMNS)
+    route, period, tonnes = (list(column) for column in zip(*bought, strict=True))
+    attributes = {column: routes[column].to_dict()
+                  for column in ("origin", "hub", "market", "transit", "recovery_yield")}
+    unit_cost = instance.unit_cost
+    row_of = {r: i for i, r in enumerate(unit_cost.index)}
+    column_of = {t: j for j, t in enumerate(unit_cost.columns)}
+    unit = unit_cost.to_numpy(dtype=float)[[row_of[r] for r in route],
+                                           [column_of[t] for t in period]]
+    tonnes_array = np.array(tonnes, dtype=float)
+    return pd.DataFrame({
+        "route": route,
+        **{column: [attributes[column][r] for r in route]
+           for column in ("origin", "hub", "market", "transit")},
+        "period": period,
+        "tonnes": tonnes_array,
+        "delivered_t": tonnes_array * np.array([attributes["recovery_yield"][r] for r in route]),
+        "unit_cost_usd_per_t": unit,
+        "cost_usd": tonnes_array * unit,
+    }, columns=PLAN_COLUMNS)
+
+
+def _market_period_table(variable: pyo.Var, column: str) -> pd.DataFrame:
+    rows = [{"market": market, "period": period, column: max(var.value or 0.0, 0.0)}
+            for (market, period), var in variable.items()]
+    return pd.DataFrame(rows, columns=["market", "period", column])
+
+
+def cost_breakdown(plan: pd.DataFrame, unmet: pd.DataFrame, stock: pd.DataFrame,
+                   instance: Instance) -> dict[str, float]:
+    """Purchase, freight, processing, holding and unmet-demand penalty, in $ over the horizon."""
+    routes = instance.routes
+    tonnes = plan["tonnes"].to_numpy(dtype=float)
+    # By position: pandas' label lookups cost more than the sums on a few dozen plan rows.
+    rows = instance.purchase_price.index.get_indexer(plan["route"])
+    columns = instance.purchase_price.columns.get_indexer(plan["period"])
+    if len(plan) and (rows.min() < 0 or columns.min() < 0):
+        raise KeyError("a plan row's route or period is not in this instance")
+    prices = instance.purchase_price.to_numpy(dtype=float)[rows, columns]
+    positions = instance.route_positions(plan["route"])
+    freight = routes["freight_usd_per_t"].to_numpy(dtype=float)[positions]
+    fee = routes["fee_usd_per_t"].to_numpy(dtype=float)[positions]
+    return {
+        "purchase": float(prices @ tonnes),
+        "freight": float(freight @ tonnes),
+        "processing": float(fee @ tonnes),
+        "holding": float(instance.holding_cost * stock["stock_t"].sum()),
+        "unmet_penalty": float(instance.unmet_penalty * unmet["unmet_t"].sum()),
+    }
+
+
+def plan_metrics(result: SolveResult, instance: Instance) -> dict[str, float]:
+    plan = result.plan
+    total_demand = float(instance.demand.to_numpy().sum())
+    unmet = float(result.unmet["unmet_t"].sum())
+    exposure = result.exposure.set_index("power")
+    values: dict[str, float] = {
+        "total_demand_t": total_demand,
+        "delivered_t": float(plan["delivered_t"].sum()),
+        "unmet_t": unmet,
+        "unmet_share": unmet / total_demand if total_demand > 0 else 0.0,
+        "cost_per_t": result.total_cost / total_demand if total_demand > 0 else math.nan,
+        "naive_hhi": metrics.naive_hhi(plan, instance),
+        "effective_hhi": metrics.effective_hhi(plan, instance),
+        "average_risk_score": metrics.average_risk(plan, instance),
+        "average_lead_time_days": metrics.average_lead_time(plan, instance),
+        "final_stock_t": float(result.stock.loc[result.stock["period"] == instance.periods[-1],
+                                                "stock_t"].sum()),
+    }
+    for power in exposure.index:
+        values[f"exposure_naive:{power}"] = float(exposure.at[power, "naive"])
+        values[f"exposure_effective:{power}"] = float(exposure.at[power, "effective"])
+    for row in result.shares.itertuples(index=False):
+        values[f"demand_share:{row.origin}"] = float(row.demand_share)
+    return values
+
+
+# --- duals in domain words -------------------------------------------------------------------
+
+def _describe(family: str, index: tuple, instance: Instance) -> tuple[float, str, str]:
+    """(scale, unit, meaning) turning a raw dual ($ per unit of the row's right-hand side) into
+    the value of relaxing the limit by one domain unit."""
+    mode = instance.strategy.exposure_mode
+    if family == "demand_balance":
+        market, period = index
+        return 1.0, "$ per extra tonne of demand", \
+            f"one more tonne of demand in {market}, {period}"
+    if family == "origin_availability":
+        origin, period = index
+        return -1.0, "$ per extra tonne available", \
+            f"one more tonne of exportable supply from {origin} in {period}"
+    if family == "hub_capacity":
+        hub, period = index
+        return -1.0, "$ per extra tonne of capacity", \
+            f"one more tonne of processing capacity at {hub} in {period}"
+    if family == "stock_target":
+        market, period = index
+        return 1.0, "$ per extra tonne of stockpile target", \
+            f"a stockpile target one tonne higher for {market} at the end of {period}"
+    if family in ("origin_share", "hub_share", "country_share", "exposure_cap"):
+        node, market, period = index
+        pp = -float(instance.demand.at[market, period]) / 100.0
+        what = {"origin_share": f"the {node} origin share cap",
+                "hub_share": f"the {node} hub share cap",
+                "country_share": f"the {node} country share cap",
+                "exposure_cap": f"the {node} exposure cap ({mode})"}[family]
+        return pp, "$ per percentage point", f"one percentage point more of {what} in {period}"
+    if family == "risk_budget":
+        market, period = index
+        return -float(instance.demand.at[market, period]) / 100.0, \
+            "$ per 0.01 of risk score", f"a risk budget 0.01 looser for {market} in {period}"
+    raise KeyError(family)
+
+
+CONSTRAINT_FAMILIES = ("demand_balance", "origin_availability", "hub_capacity", "origin_share",
+                       "hub_share", "country_share", "risk_budget", "exposure_cap",
+                       "stock_target")
+
+
+def read_duals(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
+    """Binding constraints with their shadow prices in domain units.
+
+    ``value`` is the change in total cost (objective) per unit named in ``unit`` when the limit
+    is relaxed: positive means relaxing saves that much; for demand it is what one more tonne
+    costs.
+    """
+    rows = []
+    for family in CONSTRAINT_FAMILIES:
+        component = getattr(model, family, None)
+        if component is None:
+            continue
+        for index, constraint in component.items():
+            dual = model.dual.get(constraint)
+            if dual is None or abs(dual) <= DUAL_TOLERANCE:
+                continue
+            key = index if isinstance(index, tuple) else (index,)
+            scale, unit, meaning = _describe(family, key, instance)
+            rows.append({
+                "constraint": family,
+                "index": " / ".join(str(k) for k in key),
+                "period": key[-1],
+                "dual": float(dual),
+                "value": float(dual) * scale,
+                "unit": unit,
+                "meaning": meaning,
+            })
+    frame = pd.DataFrame(rows, columns=["constraint", "index", "period", "dual", "value", "unit",
+                                        "meaning"])
+    return frame.reset_index(drop=True)
