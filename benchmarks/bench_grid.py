@@ -148,12 +148,12 @@ def peak_rss_mib() -> float:
 
 class LoadTimer:
     """Time the loading of the solution into the Pyomo model inside ``solve_model`` (wraps
-    `stibium.model.solve.load_solution` while active; without it, load stays in hand-over)."""
+    `stibium.model.highs.load_solution` while active; without it, load stays in hand-over)."""
 
     def __enter__(self) -> LoadTimer:
         self.seconds = np.zeros(2)
         self.found = False
-        self._module = importlib.import_module("stibium.model.solve")
+        self._module = importlib.import_module("stibium.model.highs")
         self._original = getattr(self._module, "load_solution", None)
         if self._original is not None:
             self.found = True
@@ -235,7 +235,7 @@ def decomposition_once(dataset, strategy) -> dict[str, Any]:
     t3 = clock()
     if status != "optimal":
         raise RuntimeError(f"decomposition: status {status}")
-    solution = decomposed.solution
+    solution = decomposed.best
     return {
         "scenarios": len(instance.recourse.scenarios),
         "instance_s": t1 - t0, "build_s": t2 - t1, "loop_s": t3 - t2, "total_s": t3 - t1,

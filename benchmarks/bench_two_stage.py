@@ -232,8 +232,8 @@ class SolveProbe:
     def __enter__(self) -> SolveProbe:
         from pyomo.repn.plugins import standard_form
 
-        # (not `import stibium.model.solve as ...`: the package re-exports a function `solve`)
-        solve_module = importlib.import_module("stibium.model.solve")
+        # The one hand-over to HiGHS, where every solve gets its silent HiGHS.
+        solve_module = importlib.import_module("stibium.model.highs")
         self.compile_s = np.zeros(2)
         self.highs_s = np.zeros(2)
         self.highs = None

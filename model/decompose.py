@@ -27,7 +27,6 @@ hyperplanes until its lower bound meets the best plan's true objective.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +36,7 @@ import numpy as np
 from .build import build_model
 from .highs import HIGHS_STATUS, SolveStatus, highs_for, standard_form_lp
 from .instance import Instance
-from .report import SolveResult, report
+from .report import Solution, SolveResult, dual_values, report
 from .risk import ScenarioOutcomes, outcomes_from_cells, tail_weights
 from .second_stage import SecondStage
 
@@ -409,33 +408,22 @@ class DecomposedModel:
          self._first_cost) = first_stage_master(instance)
         self.lshaped = LShaped(instance, self._highs, self._columns, self._first_cost)
         self.timings = {"build_s": time.perf_counter() - started}
-        self.solution: DecomposedSolution | None = None
+        self.best: DecomposedSolution | None = None
         self.status = SolveStatus.NOT_SOLVED
 
     def solve(self, time_limit: float | None = None, warm_start: Any = None) -> str:
         started = time.perf_counter()
         solution = self.lshaped.run(time_limit=time_limit)
-        self.solution = solution
+        self.best = solution
         self.status = solution.status
-        if self.status == "optimal":
-            self._load(solution)
+        if self.status == SolveStatus.OPTIMAL:
+            self._load_duals()
         self.timings["solve_s"] = time.perf_counter() - started
         self.timings["decomposition_iterations"] = solution.iterations
         return self.status
 
-    def _load(self, solution: DecomposedSolution) -> None:
-        model, instance = self.model, self.instance
-        routes, periods, markets = list(instance.routes.index), list(instance.periods), \
-            instance.markets
-        for i, route in enumerate(routes):
-            for j, t in enumerate(periods):
-                model.buy[route, t].set_value(float(solution.buy[i, j]), skip_validation=True)
-        for i, market in enumerate(markets):
-            for j, t in enumerate(periods):
-                model.stock[market, t].set_value(float(solution.stock[i, j]),
-                                                 skip_validation=True)
-                model.unmet[market, t].set_value(float(solution.unmet[i, j]),
-                                                 skip_validation=True)
+    def _load_duals(self) -> None:
+        model = self.model
         # The final master's duals: those of the first-stage rows with the recourse as its
         # supporting hyperplanes at the optimum.
         row_dual = self._highs.getSolution().row_dual
@@ -444,19 +432,25 @@ class DecomposedModel:
             model.dual[row.constraint] = model.dual.get(row.constraint, 0.0) \
                 + row_dual[position]
 
+    def solution(self) -> Solution:
+        """The best plan as solver-neutral arrays (`report.Solution`): the first stage from the
+        master, the duals of its rows with the recourse as supporting hyperplanes, and the
+        scenario outcomes of the closed-form recourse."""
+        solution = self.best
+        if self.status != SolveStatus.OPTIMAL or solution is None:
+            return Solution(status=SolveStatus(self.status))
+        outcomes, model_cvar = self._outcomes(solution)
+        gap = (solution.objective - solution.lower_bound) / max(1.0, abs(solution.objective))
+        return Solution(status=SolveStatus.OPTIMAL, objective=solution.objective,
+                        buy=solution.buy, stock=solution.stock, unmet=solution.unmet,
+                        duals=dual_values(self.model), outcomes=outcomes,
+                        model_cvar=model_cvar, extra_metrics={"decomposition_gap": float(gap)})
+
     def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
         started = time.perf_counter()
-        solution = self.solution
-        outcomes, model_cvar = None, {}
-        if self.status == SolveStatus.OPTIMAL and solution is not None:
-            outcomes, model_cvar = self._outcomes(solution)
-        result = report(self.dataset, self.strategy, self.instance, self.model, self.status,
-                        math.nan if solution is None else solution.objective,
-                        evaluate_risk=evaluate_risk, extras=extras, outcomes=outcomes,
-                        model_cvar=model_cvar, no_plan_reason="decomposition status")
-        if outcomes is not None:
-            result.metrics["decomposition_gap"] = float(
-                (solution.objective - solution.lower_bound) / max(1.0, abs(solution.objective)))
+        result = report(self.dataset, self.strategy, self.instance, self.solution(),
+                        evaluate_risk=evaluate_risk, extras=extras,
+                        no_plan_reason="decomposition status")
         result.timings = {**self.timings, "report_s": time.perf_counter() - started}
         return result
 
@@ -466,7 +460,8 @@ class DecomposedModel:
         CVaR terms (those the master has), as the extensive form reports them."""
         arrays = self.lshaped.arrays
         outcome = solve_recourse(arrays, solution.buy, solution.stock, solution.unmet)
-        first_stage = float(self._first_cost @ self._plan_vector(solution))
+        first_stage = self.instance.first_stage_cost(solution.buy, solution.stock,
+                                                     solution.unmet)
         losses = {"shortfall": outcome.shortfall + float(solution.unmet.sum()),
                   "cost": outcome.cost + first_stage}
         weights = {"shortfall": np.zeros(len(arrays.onset)),
@@ -480,10 +475,3 @@ class DecomposedModel:
                                      solution.unmet, first_stage, weights["cost"],
                                      weights["shortfall"])
         return outcomes, model_cvar
-
-    def _plan_vector(self, solution: DecomposedSolution) -> np.ndarray:
-        x = np.zeros(len(self._first_cost))
-        x[self._columns["buy"]] = solution.buy
-        x[self._columns["stock"]] = solution.stock
-        x[self._columns["unmet"]] = solution.unmet
-        return x

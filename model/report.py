@@ -117,51 +117,102 @@ def explain_no_plan(result: SolveResult, dataset: Dataset, strategy: Strategy, s
         result.message = f"no optimal plan: {what} {status}"
 
 
-def report(dataset: Dataset, strategy: Strategy, instance: Instance,
-           model: pyo.ConcreteModel, status: str, objective: float, *,
-           evaluate_risk: bool = True, extras: bool = True,
-           outcomes: risk.ScenarioOutcomes | None = None,
-           model_cvar: dict[str, float] | None = None,
-           no_plan_reason: str = "solver status") -> SolveResult:
-    """The `SolveResult` of a solved model, whichever method solved it.
+@dataclass
+class Solution:
+    """A solved model as plain arrays, whichever method solved it: what `report` reads.
 
-    ``model`` holds the plan (the first-stage variables' values) and the duals of its rows;
-    ``objective`` is the solver's optimum. ``outcomes`` are the scenario outcomes when the
-    method computed them itself (the decomposition's closed-form recourse); otherwise they are
-    read from the model's own scenario rows, or, for a deterministic plan, from a replay on
-    the exact enumeration of events. ``model_cvar`` are the objective's own CVaR values when
-    the model does not carry them as variables. ``evaluate_risk`` and ``extras`` as in
-    `solve.solve`.
+    ``buy`` is route × period tonnes (the instance's route and period order), ``stock`` and
+    ``unmet`` market × period; ``duals`` maps (constraint family, row index) to the row's raw
+    dual ($ per unit of its right-hand side); ``outcomes`` are the model's own scenario
+    outcomes when it optimised over scenarios (None: a deterministic plan, replayed by the
+    report); ``model_cvar`` the objective's own CVaR values by measure.
     """
-    result = SolveResult(status=SolveStatus(status), strategy=strategy.name,
+
+    status: SolveStatus
+    objective: float = math.nan
+    buy: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    stock: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    unmet: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    duals: dict[tuple[str, tuple], float] = field(default_factory=dict)
+    outcomes: risk.ScenarioOutcomes | None = None
+    model_cvar: dict[str, float] = field(default_factory=dict)
+    extra_metrics: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_model(cls, model: pyo.ConcreteModel, instance: Instance, status: str,
+                   objective: float, outcomes: risk.ScenarioOutcomes | None = None
+                   ) -> Solution:
+        """The solution loaded in a Pyomo model (values in its variables, duals in
+        ``model.dual``); its scenario outcomes are read from its own scenario rows unless
+        given."""
+        status = SolveStatus(status)
+        if status != SolveStatus.OPTIMAL:
+            return cls(status=status)
+        periods, markets = list(instance.periods), instance.markets
+        buy = np.array([[model.buy[r, t].value or 0.0 for t in periods]
+                        for r in instance.routes.index], dtype=float)
+        stock, unmet = (np.array([[variable[m, t].value or 0.0 for t in periods]
+                                  for m in markets], dtype=float)
+                        for variable in (model.stock, model.unmet))
+        if outcomes is None and instance.recourse is not None:
+            outcomes = risk.read_outcomes(model, instance, instance.recourse)
+        return cls(status=status, objective=objective,
+                   buy=buy.reshape(len(instance.routes), len(periods)),
+                   stock=stock.reshape(len(markets), len(periods)),
+                   unmet=unmet.reshape(len(markets), len(periods)),
+                   duals=dual_values(model), outcomes=outcomes,
+                   model_cvar=_model_cvar(model, instance))
+
+
+def _model_cvar(model: pyo.ConcreteModel, instance: Instance) -> dict[str, float]:
+    """η + Σ π_k z_k / (1 − β), the model's own CVaR expressions, from the values."""
+    values = {}
+    for measure in ("shortfall", "cost"):
+        eta = getattr(model, f"cvar_{measure}_eta", None)
+        if eta is not None:
+            excess = getattr(model, f"cvar_{measure}_z")
+            z = np.array([excess[k].value or 0.0 for k in model.SCENARIOS])
+            probability = np.asarray(instance.recourse.probability, dtype=float)
+            values[measure] = float((eta.value or 0.0)
+                                    + probability @ z / (1.0 - instance.cvar_beta))
+    return values
+
+
+def report(dataset: Dataset, strategy: Strategy, instance: Instance, solution: Solution, *,
+           evaluate_risk: bool = True, extras: bool = True,
+           no_plan_reason: str = "solver status") -> SolveResult:
+    """The `SolveResult` of a solution, whichever method found it: plan, costs, metrics,
+    duals in domain words, scenario outcomes (the solution's own, or for a deterministic plan
+    a replay on the exact enumeration of events), VaR/CVaR, named stresses and criticality.
+    ``evaluate_risk`` and ``extras`` as in `solve.solve`."""
+    result = SolveResult(status=SolveStatus(solution.status), strategy=strategy.name,
                          data_fingerprint=dataset.fingerprint)
-    if status != SolveStatus.OPTIMAL:
-        explain_no_plan(result, dataset, strategy, status, explain=evaluate_risk and extras,
-                        what=no_plan_reason)
+    if solution.status != SolveStatus.OPTIMAL:
+        explain_no_plan(result, dataset, strategy, solution.status,
+                        explain=evaluate_risk and extras, what=no_plan_reason)
         return result
-    fill_result(result, model, instance, objective=objective)
+    fill_result(result, solution, instance)
     if evaluate_risk and extras:
         fill_criticality(result, dataset)
     if evaluate_risk or instance.recourse is not None:
-        fill_risk(result, model, instance, dataset, named_stresses=evaluate_risk and extras,
-                  outcomes=outcomes)
-    for measure, value in (model_cvar or {}).items():
+        fill_risk(result, solution, instance, dataset, named_stresses=evaluate_risk and extras)
+    for measure, value in solution.model_cvar.items():
         result.metrics[f"model_cvar_{measure}"] = value
+    result.metrics.update(solution.extra_metrics)
     return result
 
 
-def fill_result(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
-                objective: float | None = None) -> None:
-    result.plan = read_plan(model, instance)
-    result.unmet = _market_period_table(model.unmet, "unmet_t")
-    result.stock = _market_period_table(model.stock, "stock_t")
+def fill_result(result: SolveResult, solution: Solution, instance: Instance) -> None:
+    result.plan = plan_table(solution.buy, instance)
+    result.unmet = _market_period_table(solution.unmet, instance, "unmet_t")
+    result.stock = _market_period_table(solution.stock, instance, "stock_t")
     breakdown = cost_breakdown(result.plan, result.unmet, result.stock, instance)
     result.cost_breakdown = breakdown
     result.total_cost = sum(breakdown.values())
-    result.objective = float(pyo.value(model.total_cost)) if objective is None else objective
+    result.objective = solution.objective
     result.shares = metrics.origin_shares(result.plan, instance)
     result.exposure = metrics.exposure_table(result.plan, instance)
-    result.duals = read_duals(model, instance)
+    result.duals = dual_table(solution.duals, instance)
     result.metrics = plan_metrics(result, instance)
 
 
@@ -174,30 +225,18 @@ def fill_criticality(result: SolveResult, dataset: Dataset) -> None:
     result.metrics["geopolrisk"] = float(plan["GeoPolRisk"])
 
 
-def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
-              dataset: Dataset, named_stresses: bool = True,
-              outcomes: risk.ScenarioOutcomes | None = None) -> None:
-    """Scenario outcomes (given, or the model's own when it optimised over scenarios,
-    otherwise the plan replayed on the exact enumeration of events), VaR/CVaR, and the named
-    stresses."""
+def fill_risk(result: SolveResult, solution: Solution, instance: Instance,
+              dataset: Dataset, named_stresses: bool = True) -> None:
+    """Scenario outcomes (the solution's own when it optimised over scenarios, otherwise the
+    plan replayed on the exact enumeration of events), VaR/CVaR, and the named stresses."""
     first_stage = None
-    if outcomes is None and instance.recourse is not None:
-        outcomes = risk.read_outcomes(model, instance, instance.recourse)
-    elif outcomes is None:
+    outcomes = solution.outcomes
+    if outcomes is None:
         first_stage = risk.first_stage_of(result.plan, result.stock, result.unmet)
         scenarios = enumerate_scenarios(dataset, instance.periods)
         outcomes = risk.evaluate(instance, recourse_for(instance, scenarios), *first_stage)
     result.scenarios = outcomes.table.reset_index()
     result.metrics.update(risk.risk_metrics(outcomes, instance, result.total_cost, result.stock))
-    for measure in ("shortfall", "cost"):
-        eta = getattr(model, f"cvar_{measure}_eta", None)
-        if eta is not None:
-            # η + Σ π_k z_k / (1 − β), the model's own CVaR expression, from the values.
-            excess = getattr(model, f"cvar_{measure}_z")
-            values = np.array([excess[k].value or 0.0 for k in model.SCENARIOS])
-            probability = np.asarray(instance.recourse.probability, dtype=float)
-            result.metrics[f"model_cvar_{measure}"] = float(
-                (eta.value or 0.0) + probability @ values / (1.0 - instance.cvar_beta))
     if not named_stresses:
         return
     if first_stage is None:
@@ -207,37 +246,39 @@ def fill_risk(result: SolveResult, model: pyo.ConcreteModel, instance: Instance,
                                                   if len(result.stress) else 0.0)
 
 
-def read_plan(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
+def plan_table(buy: np.ndarray, instance: Instance) -> pd.DataFrame:
+    """The plan's rows: every route and period bought (``buy``, route × period tonnes), with
+    what arrives and what it costs."""
     routes = instance.routes
-    bought = [(route, period, var.value) for (route, period), var in model.buy.items()
-              if var.value is not None and var.value > 1e-9]
-    if not bought:
+    route_index, period_index = np.nonzero(buy > 1e-9)
+    if not len(route_index):
         return pd.DataFrame(columns=PLAN_COLUMNS)
-    route, period, tonnes = (list(column) for column in zip(*bought, strict=True))
-    attributes = {column: routes[column].to_dict()
-                  for column in ("origin", "hub", "market", "transit", "recovery_yield")}
-    unit_cost = instance.unit_cost
-    row_of = {r: i for i, r in enumerate(unit_cost.index)}
-    column_of = {t: j for j, t in enumerate(unit_cost.columns)}
-    unit = unit_cost.to_numpy(dtype=float)[[row_of[r] for r in route],
-                                           [column_of[t] for t in period]]
-    tonnes_array = np.array(tonnes, dtype=float)
+    periods = np.array(list(instance.periods))
+    route = routes.index.to_numpy()[route_index].tolist()
+    period = periods[period_index].tolist()
+    tonnes = buy[route_index, period_index].astype(float)
+    unit_cost, _, _ = instance.first_stage_coefficients()
+    unit = unit_cost[route_index, period_index]
+    attributes = {column: routes[column].to_numpy()[route_index].tolist()
+                  for column in ("origin", "hub", "market", "transit")}
+    yields = routes["recovery_yield"].to_numpy(dtype=float)[route_index]
     return pd.DataFrame({
         "route": route,
-        **{column: [attributes[column][r] for r in route]
-           for column in ("origin", "hub", "market", "transit")},
+        **attributes,
         "period": period,
-        "tonnes": tonnes_array,
-        "delivered_t": tonnes_array * np.array([attributes["recovery_yield"][r] for r in route]),
+        "tonnes": tonnes,
+        "delivered_t": tonnes * yields,
         "unit_cost_usd_per_t": unit,
-        "cost_usd": tonnes_array * unit,
+        "cost_usd": tonnes * unit,
     }, columns=PLAN_COLUMNS)
 
 
-def _market_period_table(variable: pyo.Var, column: str) -> pd.DataFrame:
-    rows = [{"market": market, "period": period, column: max(var.value or 0.0, 0.0)}
-            for (market, period), var in variable.items()]
-    return pd.DataFrame(rows, columns=["market", "period", column])
+def _market_period_table(values: np.ndarray, instance: Instance, column: str) -> pd.DataFrame:
+    markets, periods = instance.markets, list(instance.periods)
+    return pd.DataFrame({"market": np.repeat(markets, len(periods)).tolist(),
+                         "period": periods * len(markets),
+                         column: np.maximum(values.ravel(), 0.0)},
+                        columns=["market", "period", column])
 
 
 def cost_breakdown(plan: pd.DataFrame, unmet: pd.DataFrame, stock: pd.DataFrame,
@@ -331,33 +372,42 @@ CONSTRAINT_FAMILIES = ("demand_balance", "origin_availability", "hub_capacity", 
                        "stock_target")
 
 
-def read_duals(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
-    """Binding constraints with their shadow prices in domain units.
-
-    ``value`` is the change in total cost (objective) per unit named in ``unit`` when the limit
-    is relaxed: positive means relaxing saves that much; for demand it is what one more tonne
-    costs.
-    """
-    rows = []
+def dual_values(model: pyo.ConcreteModel) -> dict[tuple[str, tuple], float]:
+    """The raw duals of every reported family's rows in ``model.dual``, by (family, index)."""
+    values = {}
     for family in CONSTRAINT_FAMILIES:
         component = getattr(model, family, None)
         if component is None:
             continue
         for index, constraint in component.items():
             dual = model.dual.get(constraint)
-            if dual is None or abs(dual) <= DUAL_TOLERANCE:
-                continue
-            key = index if isinstance(index, tuple) else (index,)
-            scale, unit, meaning = _describe(family, key, instance)
-            rows.append({
-                "constraint": family,
-                "index": " / ".join(str(k) for k in key),
-                "period": key[-1],
-                "dual": float(dual),
-                "value": float(dual) * scale,
-                "unit": unit,
-                "meaning": meaning,
-            })
+            if dual is not None:
+                key = index if isinstance(index, tuple) else (index,)
+                values[family, key] = float(dual)
+    return values
+
+
+def dual_table(duals: dict[tuple[str, tuple], float], instance: Instance) -> pd.DataFrame:
+    """Binding limits and their shadow prices in domain words.
+
+    ``value`` is the change in total cost (objective) per unit named in ``unit`` when the limit
+    is relaxed: positive means relaxing saves that much; for demand it is what one more tonne
+    costs.
+    """
+    rows = []
+    for (family, key), dual in duals.items():
+        if abs(dual) <= DUAL_TOLERANCE:
+            continue
+        scale, unit, meaning = _describe(family, key, instance)
+        rows.append({
+            "constraint": family,
+            "index": " / ".join(str(k) for k in key),
+            "period": key[-1],
+            "dual": float(dual),
+            "value": float(dual) * scale,
+            "unit": unit,
+            "meaning": meaning,
+        })
     frame = pd.DataFrame(rows, columns=["constraint", "index", "period", "dual", "value", "unit",
                                         "meaning"])
     return frame.reset_index(drop=True)

@@ -30,7 +30,7 @@ from .highs import (
     standard_form_lp,
 )
 from .instance import Instance, build_instance
-from .report import SolveResult, report
+from .report import Solution, SolveResult, report
 from .strategy import Strategy
 
 
@@ -269,15 +269,19 @@ class PersistentModel:
         column_of = self._column_of
         return np.array([column_of.get(id(var), -1) for var in variables], dtype=int)
 
+    def solution(self) -> Solution:
+        """The current optimum as solver-neutral arrays (`report.Solution`)."""
+        if self.status == SolveStatus.OPTIMAL and not self._loaded:
+            self._load_from_highs()
+        return Solution.from_model(self.model, self.instance, self.status, self._objective)
+
     def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
         """The current solution as plain data (``evaluate_risk`` and ``extras`` as in
         :func:`solve`)."""
         started = time.perf_counter()
-        if self.status == SolveStatus.OPTIMAL and not self._loaded:
-            self._load_from_highs()
         # HiGHS's objective (with the model's constant) saves walking the objective's
         # expression tree again, which at thousands of scenarios is most of a report.
-        result = report(self.dataset, self.strategy, self.instance, self.model, self.status,
-                        self._objective, evaluate_risk=evaluate_risk, extras=extras)
+        result = report(self.dataset, self.strategy, self.instance, self.solution(),
+                        evaluate_risk=evaluate_risk, extras=extras)
         result.timings = {**self.timings, "report_s": time.perf_counter() - started}
         return result
