@@ -32,6 +32,9 @@ import pandas as pd
 import pytest
 
 from stibium.model import (
+    Dataset,
+    Instance,
+    SolveResult,
     Strategy,
     build_instance,
     compare,
@@ -264,7 +267,7 @@ def test_strategy_lp_size(dataset, name):
 
 # --- 3. the golden LP file -------------------------------------------------------------------
 
-def golden_case(folder: Path) -> tuple[object, Strategy]:
+def golden_case(folder: Path) -> tuple[Dataset, Strategy]:
     """The toy network of `tests/conftest.py` over two years with a spot market, and a
     strategy that uses every constraint family: origin share, risk budget, dependency-aware
     exposure cap, stock target, exact disruption scenarios and a priced CVaR of shortfall."""
@@ -378,7 +381,8 @@ def test_methods_agree_on_duals(by_method):
 
 # --- 5. one plan, three second stages ------------------------------------------------------------
 
-def plan_arrays(instance, result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def plan_arrays(instance: Instance, result: SolveResult
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The result's first stage as the closed form's arrays: buy (R × T), stock and unmet
     (M × T), in the instance's route, market and period order."""
     routes, periods, markets = list(instance.routes.index), list(instance.periods), \
@@ -447,7 +451,8 @@ def test_named_stresses_equal_the_models_own_scenarios(by_method):
             own.at[name, "recourse_cost_usd"], rel=OUTCOME_RTOL, abs=1.0), name
 
 
-def typed_plan_first_stage(instance, buy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def typed_plan_first_stage(instance: Instance, buy: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
     """(stock, unmet) of a hand-typed plan as `stress_test(plan=...)` reads it: short by
     whatever a year's deliveries miss, holding whatever they exceed demand by."""
     demand = instance.demand.to_numpy(dtype=float)
