@@ -52,6 +52,8 @@ def compare(dataset: Dataset, strategies: list[Strategy], powers: list[str] | No
 
 
 def kpis(result: SolveResult, powers: list[str]) -> dict[str, float]:
+    """One result's headline figures by name: costs, concentration, each power's cap and
+    exposure, the headline origin's share, shortfall measures and stock cover."""
     m = result.metrics
     row: dict[str, float] = {
         "total_cost_usd": result.total_cost,

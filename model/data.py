@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -176,39 +176,95 @@ class Dataset:
         return pd.DataFrame(rows)
 
 
-def load_dataset(directory: str | Path | None = None) -> Dataset:
-    """Read and validate every table of a dataset directory.
+# What a table given in memory may be: the CSV file's bytes, or a frame with the file's columns
+# (its values as text, or typed as a loaded Dataset holds them).
+TableSource = bytes | bytearray | memoryview | pd.DataFrame
+
+
+def load_dataset(directory: str | Path | None = None, *,
+                 tables: Mapping[str, TableSource] | None = None) -> Dataset:
+    """Read and validate every table of a dataset directory, some or all given in memory.
 
     Parameters
     ----------
     directory
-        A folder laid out like the shipped data (``None``: the shipped data).
+        A folder laid out like the shipped data (``None``: the shipped data). It provides
+        every table that `tables` does not; when `tables` holds them all, it is not read.
+    tables
+        Tables by name (``"prices"``, not ``"prices.csv"``) that replace the folder's: the
+        bytes of a CSV file, or a DataFrame with the file's columns (e.g. an edited copy of
+        ``load_dataset()["prices"]``). They are checked exactly as files are, and errors name
+        the table's file, column and row; the fingerprint covers their content.
 
     Raises
     ------
     DataError
         One line naming the file, column and row of the first problem found.
+
+    Examples
+    --------
+    >>> shipped = load_dataset()
+    >>> dearer = shipped["prices"].assign(benchmark_usd_per_t=lambda f: f.low)
+    >>> load_dataset(tables={"prices": dearer}).fingerprint != shipped.fingerprint
+    True
     """
+    given = _raw_tables(tables or {})
     folder = Path(directory) if directory is not None else default_data_dir()
-    if not folder.is_dir():
+    if len(given) < len(TABLES) and not folder.is_dir():
         raise DataError(f"{folder}: data directory not found")
-    tables: dict[str, pd.DataFrame] = {}
+    loaded: dict[str, pd.DataFrame] = {}
     digest = hashlib.sha256()
     for name, spec in TABLES.items():
-        path = folder / spec.file
-        if not path.is_file():
-            raise DataError(f"{spec.file}: file missing from data directory {folder}")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise DataError(f"{spec.file}: file is {path.stat().st_size / 2**20:,.0f} MiB, "
+        raw = given[name] if name in given else _read_file(spec, folder)
+        if len(raw) > MAX_FILE_BYTES:
+            raise DataError(f"{spec.file}: file is {len(raw) / 2**20:,.0f} MiB, "
                             f"larger than the {MAX_FILE_BYTES // 2**20} MiB a table may be")
-        raw = path.read_bytes()
         if b"\0" in raw:
             raise DataError(f"{spec.file}: binary data (NUL bytes), not a CSV text file")
         digest.update(name.encode() + b"\0" + raw + b"\0")
-        tables[name] = _parse_table(spec, raw)
-    _check_references(tables)
-    _check_coverage(tables)
-    return Dataset(tables=tables, directory=folder, fingerprint=digest.hexdigest()[:16])
+        loaded[name] = _parse_table(spec, raw)
+    _check_references(loaded)
+    _check_coverage(loaded)
+    return Dataset(tables=loaded, directory=folder, fingerprint=digest.hexdigest()[:16])
+
+
+def _read_file(spec: TableSpec, folder: Path) -> bytes:
+    path = folder / spec.file
+    if not path.is_file():
+        raise DataError(f"{spec.file}: file missing from data directory {folder}")
+    # Checked before reading, so a huge file is refused without being loaded into memory.
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DataError(f"{spec.file}: file is {path.stat().st_size / 2**20:,.0f} MiB, "
+                        f"larger than the {MAX_FILE_BYTES // 2**20} MiB a table may be")
+    return path.read_bytes()
+
+
+def _raw_tables(tables: Mapping[str, TableSource]) -> dict[str, bytes]:
+    """Each in-memory table as the bytes of its CSV file: one parser checks files and frames
+    alike, and the fingerprint of a frame is that of the file it would be written as."""
+    raw: dict[str, bytes] = {}
+    for name, table in tables.items():
+        if name not in TABLES:
+            raise DataError(f"{name}: not a Stibium data table (tables: "
+                            f"{', '.join(TABLES)})")
+        if isinstance(table, pd.DataFrame):
+            raw[name] = _frame_csv(TABLES[name], table)
+        elif isinstance(table, bytes | bytearray | memoryview):
+            raw[name] = bytes(table)
+        else:
+            raise TypeError(f"table {name!r}: expected CSV bytes or a DataFrame, "
+                            f"not {type(table).__name__}")
+    return raw
+
+
+def _frame_csv(spec: TableSpec, frame: pd.DataFrame) -> bytes:
+    text = frame.copy()
+    for column in text.columns:
+        if column in dict(spec.columns) and spec.kind_of(column) == "list":
+            # A loaded frame holds a transit path as a tuple; its file joins it with ';'.
+            text[column] = text[column].map(
+                lambda v: ";".join(v) if isinstance(v, tuple | list) else v)
+    return text.to_csv(index=False, lineterminator="\n").encode()
 
 
 def _parse_table(spec: TableSpec, raw: bytes) -> pd.DataFrame:

@@ -60,6 +60,8 @@ class FrontierPoint:
 
 @dataclass
 class Frontier:
+    """Cost against one risk limit: the measure swept, its unit and one point per limit."""
+
     risk: str
     unit: str
     points: list[FrontierPoint] = field(default_factory=list)

@@ -4,7 +4,9 @@ custom availability per country."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import numpy as np
 import pandas as pd
@@ -22,17 +24,30 @@ from .strategy import Strategy
 PLAN_FILE_COLUMNS = ("origin", "hub", "market", "period", "tonnes")
 
 
-def read_plan_csv(source: str | Path | bytes, instance: Instance) -> pd.DataFrame:
+# What a plan may be read from: a path, the file's bytes, or an open file (text or binary).
+PlanFile = str | os.PathLike[str] | bytes | BinaryIO | TextIO
+
+
+def read_plan_csv(dataset: Dataset, strategy: Strategy, file: PlanFile) -> pd.DataFrame:
     """A hand-typed plan: one row per route and period with the tonnes bought.
 
     Columns ``origin, hub, market, period, tonnes`` and optionally ``transit`` (countries
-    separated by ';', needed only where two routes differ by transit alone).
+    separated by ';', needed only where two routes differ by transit alone). Each row must
+    name a route the data and strategy open, in a period of the strategy's horizon; the
+    strategy without its scenarios and CVaR terms (:func:`plan_frame`) frames the plan, as
+    it does when the plan is replayed.
+
+    Parameters
+    ----------
+    file
+        A path, the CSV file's bytes, or a file-like object (e.g. an upload) to read.
+
+    Raises
+    ------
+    DataError
+        One line naming the file, column and line of the first problem found.
     """
-    name = Path(source).name if not isinstance(source, bytes) else "plan"
-    try:
-        raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-    except OSError as exc:
-        raise DataError(f"{source}: cannot be read ({exc.strerror})") from None
+    name, raw = _plan_bytes(file)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -48,6 +63,25 @@ def read_plan_csv(source: str | Path | bytes, instance: Instance) -> pd.DataFram
         if column not in frame.columns:
             raise DataError(f"{name}, column {column}: missing (expected columns "
                             f"{','.join(PLAN_FILE_COLUMNS)}[,transit])")
+    return _plan_on_routes(frame, name, build_instance(dataset, plan_frame(strategy)))
+
+
+def _plan_bytes(file: PlanFile) -> tuple[str, bytes]:
+    """(the name errors give the plan, its bytes)."""
+    if isinstance(file, bytes | bytearray | memoryview):
+        return "plan", bytes(file)
+    if hasattr(file, "read"):
+        content = file.read()
+        name = getattr(file, "name", None)
+        name = Path(name).name if isinstance(name, str) and name else "plan"
+        return name, content.encode() if isinstance(content, str) else bytes(content)
+    try:
+        return Path(file).name, Path(file).read_bytes()
+    except OSError as exc:
+        raise DataError(f"{file}: cannot be read ({exc.strerror})") from None
+
+
+def _plan_on_routes(frame: pd.DataFrame, name: str, instance: Instance) -> pd.DataFrame:
     routes = instance.routes
     rows = []
     for index, row in frame.iterrows():

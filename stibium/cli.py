@@ -92,7 +92,7 @@ def _data_option(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from stibium.model.errors import StibiumInputError
+    from stibium.model import StibiumInputError
 
     try:
         return COMMANDS[args.command](args)
@@ -134,14 +134,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def write_csv_of(frame: Any) -> Any:
-    from stibium.model.export import write_csv
+    from stibium.model import write_csv
 
     return lambda path: write_csv(frame, path)
 
 
 def _export(writer: Any, path: str) -> None:
     """Run an (atomic, escaping) writer; a path that cannot be written is bad input."""
-    from stibium.model.errors import StibiumInputError
+    from stibium.model import StibiumInputError
 
     try:
         writer(path)
@@ -150,7 +150,7 @@ def _export(writer: Any, path: str) -> None:
 
 
 def _parse_availability(text: str) -> dict[str, float]:
-    from stibium.model.errors import StibiumInputError
+    from stibium.model import StibiumInputError
 
     values: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -167,15 +167,14 @@ def _parse_availability(text: str) -> dict[str, float]:
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
-    from stibium.model import build_instance, load_dataset, load_strategy
-    from stibium.model.stress import plan_frame, read_plan_csv, stress_tests
+    from stibium.model import load_dataset, load_strategy, read_plan_csv, stress_tests
 
     where = cli_sweeps.parallel_options(args, several=args.event == "all")
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
     plan = None
     if args.plan:
-        plan = read_plan_csv(args.plan, build_instance(dataset, plan_frame(strategy)))
+        plan = read_plan_csv(dataset, strategy, args.plan)
     availability = _parse_availability(args.availability) if args.availability else None
     events = None
     if availability is None:
@@ -196,13 +195,11 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from stibium.model import compare, load_dataset, load_strategy
+    from stibium.model import compare, load_dataset, load_strategy, plan_diff, write_workbook
 
     where = cli_sweeps.parallel_options(args, several=len(args.strategies) > 1)
     dataset = load_dataset(args.data)
     strategies = [load_strategy(name) for name in args.strategies]
-    from stibium.model.compare import plan_diff
-    from stibium.model.export import write_workbook
 
     table, results = compare(dataset, strategies,
                              progress=cli_sweeps.progress_printer(args, "strategies"), **where)
@@ -309,12 +306,13 @@ def _prepare_saving(args: argparse.Namespace) -> dict[str, Any]:
     fails at once rather than after the solve."""
     saving: dict[str, Any] = {"store": None, "bundle": None, "name": args.name}
     if args.bundle:
-        from stibium.model.export import check_bundle_directory
+        from stibium.model import check_bundle_directory
 
         saving["bundle"] = check_bundle_directory(args.bundle)
     if args.save or args.name is not None:
-        # SQLAlchemy takes a noticeable part of a cold start: imported only when saving.
-        from stibium.model.store import RunStore
+        # SQLAlchemy takes a noticeable part of a cold start: imported only when saving
+        # (`stibium.model` imports the run store on first use).
+        from stibium.model import RunStore
 
         saving["store"] = RunStore(args.store)
     return saving
@@ -324,7 +322,7 @@ def _save_and_bundle(saving: dict[str, Any], result: Any, dataset: Any, strategy
                      ) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if saving["bundle"] is not None:
-        from stibium.model.export import write_bundle
+        from stibium.model import write_bundle
 
         paths = write_bundle(result, dataset, strategy, saving["bundle"])
         folder = next(iter(paths.values())).parent
@@ -340,7 +338,7 @@ def _save_and_bundle(saving: dict[str, Any], result: Any, dataset: Any, strategy
 
 
 def _open_store(args: argparse.Namespace) -> Any:
-    from stibium.model.store import RunStore
+    from stibium.model import RunStore
 
     return RunStore(args.store)
 
@@ -376,8 +374,7 @@ def cmd_runs_list(args: argparse.Namespace, store: Any) -> int:
 
 def _data_unchanged(saved: Any, data: str | None) -> tuple[bool | None, str]:
     """Whether the data (the run's own folder, or `data`) still has the run's fingerprint."""
-    from stibium.model import load_dataset
-    from stibium.model.errors import StibiumInputError
+    from stibium.model import StibiumInputError, load_dataset
 
     folder = data if data is not None else saved.data_directory
     try:
@@ -416,7 +413,7 @@ def cmd_runs_delete(args: argparse.Namespace, store: Any) -> int:
 def cmd_runs_compare(args: argparse.Namespace, store: Any) -> int:
     import pandas as pd
 
-    from stibium.model.compare import kpis
+    from stibium.model import kpis
 
     saved_runs = [store.load(run_id) for run_id in args.run_ids]
     powers: list[str] = []

@@ -75,8 +75,7 @@ def parallel_options(args: argparse.Namespace, several: bool = True) -> dict[str
     """`workers` and `scheduler` for the model's sweeps. Call it first in a command: when the
     command will run `several` tasks, it starts the local worker server, which then loads
     while the command reads data and solves."""
-    from stibium.model.errors import StibiumInputError
-    from stibium.model.parallel import prepare
+    from stibium.model import StibiumInputError, prepare
 
     if args.workers is not None and args.workers < 1:
         raise StibiumInputError(f"--workers must be at least 1, not {args.workers}")
@@ -107,7 +106,7 @@ def report_failures(failures: list[str], total: int) -> int:
 
 
 def _limits(text: str | None) -> list[float] | None:
-    from stibium.model.errors import StibiumInputError
+    from stibium.model import StibiumInputError
 
     if not text:
         return None
@@ -122,9 +121,7 @@ def _limits(text: str | None) -> list[float] | None:
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
-    from stibium.model import load_dataset, load_strategy
-    from stibium.model.errors import StibiumInputError
-    from stibium.model.frontier import frontier
+    from stibium.model import StibiumInputError, frontier, load_dataset, load_strategy
 
     if args.points < 2 or args.points > 200:
         raise StibiumInputError(f"--points must be between 2 and 200, not {args.points}")
@@ -154,8 +151,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from stibium.model import load_dataset, load_strategy
-    from stibium.model.sensitivity import tornado
+    from stibium.model import load_dataset, load_strategy, tornado
 
     where = parallel_options(args)
     dataset = load_dataset(args.data)
@@ -193,16 +189,14 @@ MONTECARLO_LABELS = {"expected_shortfall_t": "expected shortfall (t)",
 
 
 def cmd_montecarlo(args: argparse.Namespace) -> int:
-    from stibium.model import build_instance, load_dataset, load_strategy
-    from stibium.model.montecarlo import montecarlo
-    from stibium.model.stress import plan_frame, read_plan_csv
+    from stibium.model import load_dataset, load_strategy, montecarlo, read_plan_csv
 
     where = parallel_options(args)
     dataset = load_dataset(args.data)
     strategy = load_strategy(args.strategy)
     plan = None
     if args.plan:
-        plan = read_plan_csv(args.plan, build_instance(dataset, plan_frame(strategy)))
+        plan = read_plan_csv(dataset, strategy, args.plan)
     result = montecarlo(dataset, strategy, plan=plan, batches=args.batches,
                         samples=args.samples, seed=args.seed, severity=args.severity,
                         progress=progress_printer(args, "batches"), **where)

@@ -17,7 +17,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from stibium.model import (
-    build_instance,
     load_dataset,
     load_strategy,
     parse_strategy,
@@ -27,7 +26,6 @@ from stibium.model import (
 )
 from stibium.model.errors import StibiumInputError
 from stibium.model.frontier import frontier
-from stibium.model.stress import plan_frame
 from stibium.ui import compute, fmt, launch, share, state
 from tests.app_helpers import APP, PAGES, data_copy, malformed_prices, raised_prices
 
@@ -467,8 +465,7 @@ def test_stress_page_uploaded_plan_and_a_bad_one(shipped_data) -> None:
     good = (b"origin,hub,market,period,tonnes\n"
             b"Turkey,Campine Beerse,EU (Antwerp-Rotterdam),2026,2000\n"
             b"Tajikistan,Kadamjai,EU (Antwerp-Rotterdam),2027,1500\n")
-    instance = build_instance(shipped_data, strategy.with_changes(scenario_mode="none"))
-    plan = read_plan_csv(good, instance)
+    plan = read_plan_csv(shipped_data, strategy, good)
     expected = stress_test(shipped_data, strategy, plan=plan, event="China export ban")
     at = go(new_app(), "views/stress.py")
     [r for r in at.radio if r.label == "Plan"][0].set_value("A plan CSV I upload")
@@ -479,7 +476,7 @@ def test_stress_page_uploaded_plan_and_a_bad_one(shipped_data) -> None:
     assert metrics(at)["Shortfall"] == fmt.tonnes(expected.totals["shortfall_t"])
     bad = b"origin,hub,market,period,tonnes\nAtlantis,Nowhere,EU (Antwerp-Rotterdam),2026,5\n"
     with pytest.raises(StibiumInputError) as raised:
-        read_plan_csv(bad, instance)
+        read_plan_csv(shipped_data, strategy, bad)
     at.file_uploader[0].set_value(("plan.csv", bad, "text/csv"))
     button(at, "Run stress test").click().run()
     assert not at.exception
@@ -492,7 +489,7 @@ def test_stress_page_replays_an_uploaded_plan_under_a_cvar_strategy(shipped_data
     strategy = load_strategy("min-cvar")
     plan_csv = (b"origin,hub,market,period,tonnes\n"
                 b"Turkey,Campine Beerse,EU (Antwerp-Rotterdam),2026,2000\n")
-    plan = read_plan_csv(plan_csv, build_instance(shipped_data, plan_frame(strategy)))
+    plan = read_plan_csv(shipped_data, strategy, plan_csv)
     expected = stress_test(shipped_data, strategy, plan=plan, event="China export ban")
     at = new_app()
     at.selectbox(key=at.session_state[state.BASE_WIDGET]).set_value("min-cvar").run()

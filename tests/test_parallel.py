@@ -253,7 +253,8 @@ def toy_strategy(toy_dir) -> str:
 
 
 def test_cli_montecarlo_reports_a_failed_batch_and_exits_1(toy_dir, monkeypatch, capsys):
-    import stibium.model.montecarlo as module
+    # `stibium.model.montecarlo` the attribute is the function; the module is in sys.modules.
+    module = importlib.import_module("stibium.model.montecarlo")
 
     real_sample = module.sample_scenarios
 
@@ -297,11 +298,11 @@ def test_montecarlo_batches_recomputed_from_the_draws(toy):
 
 
 def test_montecarlo_of_a_hand_typed_plan(toy, tmp_path):
-    from stibium.model import build_instance, read_plan_csv
+    from stibium.model import read_plan_csv
 
     path = tmp_path / "plan.csv"
     path.write_text("origin,hub,market,period,tonnes\nA,HA,M,2030,10\n")
-    plan = read_plan_csv(path, build_instance(toy, Strategy()))
+    plan = read_plan_csv(toy, Strategy(), path)
     result = montecarlo(toy, Strategy(), plan=plan, batches=2, samples=300, workers=1,
                         severity="central")
     assert result.plan_source == "hand-typed"

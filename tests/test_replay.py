@@ -126,9 +126,10 @@ def test_a_hand_typed_plan_with_shortfall_replays_the_same_both_ways(shipped) ->
     """A thin plan, most demand unmet by design, hit from the first period on."""
     strategy = load_strategy("dependency-aware")
     instance = build_instance(shipped, plan_frame(strategy))
-    plan = read_plan_csv(b"origin,hub,market,period,tonnes\n"
+    plan = read_plan_csv(shipped, strategy,
+                         b"origin,hub,market,period,tonnes\n"
                          b"Turkey,Campine Beerse,EU (Antwerp-Rotterdam),2026,2000\n"
-                         b"Bolivia,Campine Beerse,EU (Antwerp-Rotterdam),2028,500\n", instance)
+                         b"Bolivia,Campine Beerse,EU (Antwerp-Rotterdam),2028,500\n")
     stock = {(m, t): 0.0 for m in instance.markets for t in instance.periods}
     delivered = plan.groupby("period")["delivered_t"].sum()
     unmet = {(m, t): float(instance.demand.at[m, t]) - float(delivered.get(t, 0.0))

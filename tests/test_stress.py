@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stibium.model import DataError, Strategy, build_instance, load_strategy, solve
-from stibium.model.stress import read_plan_csv, stress_test
+from stibium.model import DataError, Strategy, load_strategy, read_plan_csv, solve, stress_test
 
 HEADLINE = "Coordinated China-Russia pressure"
 
@@ -56,8 +55,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_hand_typed_plan_against_a_custom_availability(toy, tmp_path):
     """10 t on B→HP; P keeps nothing and there is no spot market: 10 t short at 1000."""
     plan_file = write(tmp_path, "origin,hub,market,period,tonnes\nB,HP,M,2030,10\n")
-    instance = build_instance(toy, Strategy())
-    plan = read_plan_csv(plan_file, instance)
+    plan = read_plan_csv(toy, Strategy(), plan_file)
     stressed = stress_test(toy, Strategy(), plan=plan, availability={"P": 0.0})
     assert stressed.totals["surviving_t"] == pytest.approx(0.0)
     assert stressed.totals["shortfall_t"] == pytest.approx(10.0)
@@ -65,8 +63,8 @@ def test_hand_typed_plan_against_a_custom_availability(toy, tmp_path):
     assert stressed.first_break == {"period": 2030, "limit": "demand",
                                     "text": "10 t of demand go unmet in 2030"}
     # B keeps half under a leverage of 0.5 at full severity: B→HA survives 0.5.
-    mixed = read_plan_csv(write(tmp_path, "origin,hub,market,period,tonnes\n"
-                                          "B,HA,M,2030,6\nA,HA,M,2030,4\n"), instance)
+    mixed = read_plan_csv(toy, Strategy(), write(tmp_path, "origin,hub,market,period,tonnes\n"
+                                                       "B,HA,M,2030,6\nA,HA,M,2030,4\n"))
     event = stress_test(toy, Strategy(), plan=mixed, event="P acts")
     assert event.totals["surviving_t"] == pytest.approx(4 + 3)
     assert event.totals["shortfall_t"] == pytest.approx(3.0)
@@ -83,7 +81,7 @@ def test_hand_typed_plan_against_a_custom_availability(toy, tmp_path):
 ])
 def test_bad_plan_files(toy, tmp_path, text, message):
     with pytest.raises(DataError, match=message):
-        read_plan_csv(write(tmp_path, text), build_instance(toy, Strategy()))
+        read_plan_csv(toy, Strategy(), write(tmp_path, text))
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -15,8 +15,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from stibium.model import Dataset, SolveResult, Strategy
-from stibium.model.errors import StibiumInputError
+from stibium.model import Dataset, SolveResult, StibiumInputError, Strategy
 from stibium.ui import compute, fmt, share, state
 
 LOG = logging.getLogger("stibium.ui")

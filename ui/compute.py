@@ -9,29 +9,26 @@ same inputs re-solves nothing. Input errors propagate as the model's
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from stibium.model import (
+    TABLES,
     Dataset,
+    Frontier,
+    SolverError,
     SolveResult,
+    StibiumInputError,
     StressResult,
-    build_instance,
+    bundle_zip,
+    frontier,
     load_dataset,
     parse_strategy,
     read_plan_csv,
     solve,
+    stress_tests,
 )
-from stibium.model.data import TABLES
-from stibium.model.errors import SolverError, StibiumInputError
-from stibium.model.export import bundle_zip
-from stibium.model.frontier import Frontier, frontier
-from stibium.model.stress import plan_frame, stress_tests
 
 Overrides = tuple[tuple[str, bytes], ...]
 
@@ -56,43 +53,11 @@ def table_of_file(name: str) -> str:
     return table
 
 
-def materialise(data_dir: str, overrides: Overrides) -> Path:
-    """A data folder holding the base data with some tables replaced.
-
-    The folder is named by the hash of its content and written once (atomically), so the same
-    edits always give the same folder, and the model's loader validates it like any folder.
-    """
-    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode())
-    for name, raw in overrides:
-        digest.update(b"\0" + name.encode() + b"\0" + raw)
-    root = Path(tempfile.gettempdir()) / "stibium-ui-data"
-    target = root / digest.hexdigest()[:20]
-    if target.is_dir():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=".partial-"))
-    try:
-        for spec in TABLES.values():
-            source = Path(data_dir) / spec.file
-            if source.is_file():
-                shutil.copyfile(source, staging / spec.file)
-        for name, raw in overrides:
-            (staging / TABLES[name].file).write_bytes(raw)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not target.is_dir():  # another session wrote the same folder meanwhile: fine
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def dataset(data_dir: str, overrides: Overrides) -> Dataset:
-    """The validated dataset: the base folder with the edited tables swapped in."""
-    folder = materialise(data_dir, overrides) if overrides else Path(data_dir)
-    return load_dataset(folder)
+    """The validated dataset: the base folder with the edited tables swapped in (in memory;
+    the loader checks them as it checks files, and its fingerprint covers them)."""
+    return load_dataset(data_dir, tables=dict(overrides))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -121,9 +86,7 @@ def run_stress(data_dir: str, overrides: Overrides, strategy_toml: str, plan_csv
     strategy = parse_strategy(strategy_toml, source="strategy")
     plan = None
     if plan_csv is not None:
-        # The strategy without its scenarios and CVaR terms frames the plan (as the CLI does):
-        # dropping only the scenarios of min-cvar would be an inconsistent strategy.
-        plan = read_plan_csv(plan_csv, build_instance(data, plan_frame(strategy)))
+        plan = read_plan_csv(data, strategy, plan_csv)
     # One solve of the strategy, then one replay per stress, in this process (the app's
     # replays take well under a second; a process pool would cost more to start).
     outcomes = stress_tests(data, strategy, None if availability is not None else list(events),

@@ -13,8 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from stibium.model import Dataset
-from stibium.model.data import PROVENANCE, TABLES
+from stibium.model import PROVENANCE, TABLES, Dataset
 
 # Tables offered first in the editor.
 EDITABLE_FIRST = ("prices", "exportable", "leverage_evidence", "events", "event_effects",

@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from stibium.model import Strategy, load_strategy, shipped_strategies
-from stibium.model.errors import StrategyError
+from stibium.model import Strategy, StrategyError, load_strategy, shipped_strategies
 
 BASE, CHANGES = "base", "set"
 MAX_CHANGES_BYTES = 100_000

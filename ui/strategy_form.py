@@ -14,8 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from stibium.model import Dataset, Strategy
-from stibium.model.strategy import EXPOSURE_MODES, SCENARIO_MODES, SEVERITY_SAMPLING
+from stibium.model import EXPOSURE_MODES, SCENARIO_MODES, SEVERITY_SAMPLING, Dataset, Strategy
 from stibium.ui import state
 
 

@@ -9,9 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from stibium.model import SolveResult, load_strategy, shipped_strategies
-from stibium.model.compare import kpis, plan_diff
-from stibium.model.store import RunStore
+from stibium.model import RunStore, SolveResult, kpis, load_strategy, plan_diff, shipped_strategies
 from stibium.ui import charts, common, compute, fmt, state
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from stibium.model import default_data_dir, leverage_matrix
-from stibium.model.data import TABLES
-from stibium.model.leverage import leverage_evidence_table
+from stibium.model import TABLES, default_data_dir, leverage_evidence_table, leverage_matrix
 from stibium.ui import charts, common, data_tables, state
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from stibium.model import Dataset
-from stibium.model.errors import StibiumInputError
+from stibium.model import Dataset, StibiumInputError
 from stibium.ui import charts, common, compute, data_tables, fmt, state
 
 RISK_LABELS = {

@@ -8,10 +8,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from stibium.model import SolveResult
-from stibium.model.criticality import criticality_inputs
-from stibium.model.export import escape_frame
-from stibium.model.store import RunStore
+from stibium.model import RunStore, SolveResult, criticality_inputs, escape_frame
 from stibium.ui import charts, common, compute, data_tables, fmt, state
 
 

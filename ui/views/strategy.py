@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from stibium.model import load_strategy, parse_strategy, shipped_strategies
-from stibium.model.errors import StrategyError
-from stibium.model.store import RunStore
+from stibium.model import (
+    RunStore,
+    StrategyError,
+    load_strategy,
+    parse_strategy,
+    shipped_strategies,
+)
 from stibium.ui import common, compute, data_tables, fmt, state
 from stibium.ui.strategy_form import strategy_form
 
