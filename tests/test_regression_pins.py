@@ -47,9 +47,10 @@ from stibium.model import (
 
 # --- internals: the only lines to change when the core moves ------------------------------
 from stibium.model.build import build_model
-from stibium.model.decompose import RecourseArrays, solve_recourse
+from stibium.model.decompose import solve_recourse
+from stibium.model.highs import standard_form_lp
 from stibium.model.risk import evaluate, first_stage_of
-from stibium.model.solve import standard_form_lp
+from stibium.model.second_stage import SecondStage as RecourseArrays
 from tests.conftest import toy_tables, write_tables
 
 # --- pinned values -------------------------------------------------------------------------
