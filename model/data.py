@@ -105,6 +105,7 @@ def tables_from_schema(text: str) -> dict[str, TableSpec]:
 TABLES: dict[str, TableSpec] = tables_from_schema(
     resources.files("stibium.data").joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
 
+ESTIMATE_COLUMNS = ("table", "row", "key", "column", "value", "low", "high", "source", "year")
 REQUIRED_PARAMETERS = ("unmet_demand_penalty_usd_per_t", "holding_cost_usd_per_t_yr",
                        "spot_price_multiplier", "spot_limit_share")
 MECHANISMS = {"leverage": "powers", "direct": "countries"}
@@ -167,7 +168,8 @@ class Dataset:
                     "source": row["source"],
                     "year": row["year"],
                 })
-        return pd.DataFrame(rows)
+        # Named columns even without rows: data with no estimate is valid.
+        return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
 
 
 def load_dataset(directory: str | Path | None = None) -> Dataset:
