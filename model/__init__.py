@@ -19,6 +19,7 @@ from .instance import Instance, build_instance
 from .leverage import leverage_matrix
 from .risk import StressResult
 from .scenarios import ScenarioSet, enumerate_scenarios, sample_scenarios
+from .settings import SETTINGS, Setting
 from .solve import SolveResult, solve
 from .strategy import Strategy, load_strategy, parse_strategy, shipped_strategies
 from .stress import read_plan_csv, stress_test
@@ -27,7 +28,9 @@ __all__ = [
     "DataError",
     "Dataset",
     "Instance",
+    "SETTINGS",
     "ScenarioSet",
+    "Setting",
     "SolveResult",
     "SolverError",
     "StibiumInputError",
