@@ -54,6 +54,7 @@ from .parallel import prepare
 from .risk import StressResult
 from .scenarios import ScenarioSet, enumerate_scenarios, sample_scenarios
 from .sensitivity import tornado
+from .settings import SETTINGS, Setting
 from .solve import SolveResult, solve
 from .strategy import (
     EXPOSURE_MODES,
@@ -88,7 +89,9 @@ __all__ = [
     "shipped_strategies",
     # Solve and results: instance, disruption scenarios, the solve and its report.
     "Instance",
+    "SETTINGS",
     "ScenarioSet",
+    "Setting",
     "SolveResult",
     "build_instance",
     "criticality_inputs",

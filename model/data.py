@@ -2,9 +2,10 @@
 
 A dataset is a directory of CSV tables laid out like the shipped `stibium/data/` folder. Each
 table has one value column whose provenance the trailing columns `source, year, is_estimate,
-low, high, note` describe; estimates must carry a low–high range around the value. The table
-specifications below are the single source of truth for the loader; `data/schema.csv`
-documents the same columns for people, and a test keeps the two in step.
+low, high, note` describe; estimates must carry a low–high range around the value.
+`data/schema.csv` is the one description of every table: the loader builds its table
+specifications (:data:`TABLES`) from it at import, so documenting a column and loading it are
+the same edit.
 
 Every validation failure raises :class:`DataError` with one line naming the file, the column,
 the line number and the offending key, e.g.::
@@ -14,6 +15,7 @@ the line number and the offending key, e.g.::
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
@@ -52,65 +54,58 @@ class TableSpec:
         return dict(self.columns)[column]
 
 
-TABLES: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (
-        TableSpec("countries", (("country", "str"), ("iso3", "str"), ("wgi_norm", "share")),
-                  ("country",), "wgi_norm"),
-        TableSpec("origins", (("origin", "str"), ("country", "str"),
-                              ("production_2024_t", "float?"), ("production_2025_t", "float"),
-                              ("reserves_t", "float?")),
-                  ("origin",), "production_2025_t", (("country", "countries"),)),
-        TableSpec("exportable", (("origin", "str"), ("exportable_share", "share")),
-                  ("origin",), "exportable_share", (("origin", "origins"),)),
-        TableSpec("ramp_ups", (("node", "str"), ("kind", "str"), ("period", "int"),
-                               ("capacity_factor", "float")),
-                  ("node", "kind", "period"), "capacity_factor"),
-        TableSpec("hubs", (("hub", "str"), ("country", "str"), ("capacity_t", "float")),
-                  ("hub",), "capacity_t", (("country", "countries"),)),
-        TableSpec("hub_yields", (("hub", "str"), ("recovery_yield", "share")),
-                  ("hub",), "recovery_yield", (("hub", "hubs"),)),
-        TableSpec("hub_fees", (("hub", "str"), ("fee_usd_per_t", "float")),
-                  ("hub",), "fee_usd_per_t", (("hub", "hubs"),)),
-        TableSpec("markets", (("market", "str"), ("country", "str"), ("description", "text")),
-                  ("market",), None, (("country", "countries"),)),
-        TableSpec("demand", (("market", "str"), ("period", "int"), ("demand_t", "float")),
-                  ("market", "period"), "demand_t", (("market", "markets"),)),
-        TableSpec("prices", (("period", "int"), ("benchmark_usd_per_t", "float")),
-                  ("period",), "benchmark_usd_per_t"),
-        TableSpec("price_factors", (("origin", "str"), ("price_factor", "float")),
-                  ("origin",), "price_factor", (("origin", "origins"),)),
-        TableSpec("routes", (("origin", "str"), ("hub", "str"), ("market", "str"),
-                             ("transit", "list"), ("freight_usd_per_t", "float"),
-                             ("lead_time_days", "float")),
-                  ("origin", "hub", "market", "transit"), "freight_usd_per_t",
-                  (("origin", "origins"), ("hub", "hubs"), ("market", "markets"),
-                   ("transit", "countries"))),
-        TableSpec("powers", (("power", "str"), ("description", "text")),
-                  ("power",), None, (("power", "countries"),)),
-        TableSpec("leverage_channels", (("channel", "str"), ("weight", "share")),
-                  ("channel",), "weight"),
-        TableSpec("leverage_evidence", (("power", "str"), ("country", "str"), ("channel", "str"),
-                                        ("indicator", "share"), ("raw_value", "float?"),
-                                        ("raw_unit", "text")),
-                  ("power", "country", "channel"), "indicator",
-                  (("power", "powers"), ("country", "countries"),
-                   ("channel", "leverage_channels"))),
-        TableSpec("parameters", (("name", "str"), ("value", "float"), ("unit", "text")),
-                  ("name",), "value"),
-        TableSpec("geopolitical_distance", (("country", "str"), ("distance", "float")),
-                  ("country",), "distance", (("country", "countries"),)),
-        TableSpec("trade_restrictions", (("country", "str"), ("restriction_factor", "float")),
-                  ("country",), "restriction_factor", (("country", "countries"),)),
-        TableSpec("events", (("event", "str"), ("description", "text"), ("probability", "share"),
-                             ("price_multiplier", "float")),
-                  ("event",), "probability"),
-        TableSpec("event_effects", (("event", "str"), ("target", "str"), ("mechanism", "str"),
-                                    ("severity", "share")),
-                  ("event", "target", "mechanism"), "severity", (("event", "events"),)),
-    )
-}
+# schema.csv (type, required) → the loader's column kind.
+_KINDS = {("string", "yes"): "str", ("string", "no"): "text", ("float", "yes"): "float",
+          ("float", "no"): "float?", ("share", "yes"): "share", ("integer", "yes"): "int",
+          ("list", "no"): "list", ("bool01", "yes"): "flag"}
+SCHEMA_FILE = "schema.csv"
 
+
+def tables_from_schema(text: str) -> dict[str, TableSpec]:
+    """The table specifications that a `schema.csv` text describes, in its file order.
+
+    A table's key columns and its value column are the rows whose description starts with
+    ``key:`` and ``value:``; its last columns must be the provenance columns. A malformed
+    schema is a packaging error, so it fails loudly naming the row.
+    """
+    rows: dict[str, list[dict[str, str]]] = {}
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        if row["file"] == SCHEMA_FILE:
+            continue
+        kind = _KINDS.get((row["type"], row["required"]))
+        role = row["description"].split(":", 1)[0].strip()
+        if kind is None or role not in ("key", "value", "info", "provenance"):
+            raise ValueError(f"{SCHEMA_FILE}, line {line}: cannot read type {row['type']!r}, "
+                             f"required {row['required']!r} or role {role!r}")
+        rows.setdefault(row["file"].removesuffix(".csv"), []).append(
+            {**row, "kind": kind, "role": role})
+    specs: dict[str, TableSpec] = {}
+    for name, columns in rows.items():
+        provenance = tuple(c["column"] for c in columns if c["role"] == "provenance")
+        own = [c for c in columns if c["role"] != "provenance"]
+        values = [c["column"] for c in own if c["role"] == "value"]
+        if provenance != PROVENANCE or [c["column"] for c in columns[len(own):]] != list(
+                PROVENANCE) or len(values) > 1:
+            raise ValueError(f"{SCHEMA_FILE}: table {name} needs at most one value column and "
+                             f"ends with the provenance columns {', '.join(PROVENANCE)}")
+        specs[name] = TableSpec(
+            name, tuple((c["column"], c["kind"]) for c in own),
+            tuple(c["column"] for c in own if c["role"] == "key"),
+            values[0] if values else None,
+            tuple((c["column"], c["references"]) for c in own if c["references"]))
+    for spec in specs.values():
+        for column, target in spec.references:
+            if target not in specs:
+                raise ValueError(f"{SCHEMA_FILE}: {spec.file}, column {column} references "
+                                 f"unknown table {target!r}")
+    return specs
+
+
+# The one schema: data/schema.csv, read from the installed package so that a wheel works.
+TABLES: dict[str, TableSpec] = tables_from_schema(
+    resources.files("stibium.data").joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+
+ESTIMATE_COLUMNS = ("table", "row", "key", "column", "value", "low", "high", "source", "year")
 REQUIRED_PARAMETERS = ("unmet_demand_penalty_usd_per_t", "holding_cost_usd_per_t_yr",
                        "spot_price_multiplier", "spot_limit_share")
 MECHANISMS = {"leverage": "powers", "direct": "countries"}
@@ -173,7 +168,8 @@ class Dataset:
                     "source": row["source"],
                     "year": row["year"],
                 })
-        return pd.DataFrame(rows)
+        # Named columns even without rows: data with no estimate is valid.
+        return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
 
 
 # What a table given in memory may be: the CSV file's bytes, or a frame with the file's columns

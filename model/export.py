@@ -39,7 +39,8 @@ import pandas as pd
 from .data import Dataset
 from .errors import StibiumInputError
 from .report import SolveResult
-from .strategy import _TOML_KEYS, Strategy
+from .settings import SETTINGS
+from .strategy import Strategy
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BUNDLE_FILES = ("result.xlsx", "result.json", "model.lp", "run_record.json", "strategy.toml")
@@ -331,12 +332,11 @@ def dumps(value: Any) -> str:
 def strategy_settings(strategy: Strategy) -> pd.DataFrame:
     """Every setting of a strategy (defaults included) as ``setting, value`` rows, named as in
     the TOML file; tables are spelled out per name (``caps.exposure.China``)."""
-    key_of = {field_name: key for key, field_name in _TOML_KEYS.items()}
     rows: list[dict[str, Any]] = []
-    for f in fields(Strategy):
-        key = key_of.get(f.name, f.name)
-        value = getattr(strategy, f.name)
-        if isinstance(value, dict):
+    for setting in SETTINGS:
+        key = setting.key
+        value = getattr(strategy, setting.field)
+        if setting.kind == "shares":
             rows += [{"setting": f"{key}.{name}", "value": v} for name, v in value.items()]
             if not value:
                 rows.append({"setting": key, "value": None})

@@ -175,8 +175,9 @@ def enumerate_scenarios(dataset: Dataset, periods: list[int],
         raise StrategyError(f"{len(chosen)} events make 2^{len(chosen)} combinations; use "
                             f"sampled scenarios or fewer events (at most {MAX_EXACT_EVENTS})")
     p = dataset["events"].set_index("event")["probability"].reindex(chosen).to_numpy()
+    # Explicit shape: with no events there is one combination (no disruption) of width 0.
     combos = np.array(list(itertools.product([False, True], repeat=len(chosen))),
-                      dtype=bool).reshape(-1, len(chosen))
+                      dtype=bool).reshape(2 ** len(chosen), len(chosen))
     combo_probability = np.prod(np.where(combos, p[None, :], 1.0 - p[None, :]), axis=1)
     disrupted = combos[1:]  # row 0 is the combination with no event
     count = len(periods)
@@ -231,7 +232,7 @@ def single_event_scenarios(dataset: Dataset, periods: list[int], onset: int = 0
     effects = _effects(dataset, chosen)
     severities = np.tile(effects["severity"].to_numpy(), (len(chosen), 1))
     return _build(dataset, chosen, occurs, severities, np.full(len(chosen), onset),
-                  np.full(len(chosen), 1.0 / len(chosen)), "named", None, periods)
+                  np.full(len(chosen), 1.0 / max(len(chosen), 1)), "named", None, periods)
 
 
 def named_scenario(dataset: Dataset, event: str, periods: list[int], onset: int = 0

@@ -12,122 +12,65 @@ Example (`data/strategies/dependency-aware.toml`)::
     [caps.exposure]
     China = 0.30
 
-Every key is checked; an unknown key or a value out of range fails with a message naming the
-key. Names of origins, hubs, countries and powers are checked against the dataset when the
-model is built (:func:`check_against`), so one strategy file works with any dataset that has
-those names.
+Every key is checked against its description in :mod:`stibium.model.settings`; an unknown key
+or a value out of range fails with a message naming the key and the allowed values. Names of
+origins, hubs, countries, powers and events are checked against the dataset when the model is
+built (:func:`check_against`), so one strategy file works with any dataset that has those
+names.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, make_dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .data import Dataset
 from .errors import StrategyError
+from .settings import BY_KEY, SETTINGS, Setting, choices_of
 
-EXPOSURE_MODES = ("naive", "dependency-aware")
 DEFAULT_STRATEGY = "dependency-aware"
+EXPOSURE_MODES = choices_of("exposure_mode")
+SCENARIO_MODES = choices_of("scenario_mode")
+SEVERITY_SAMPLING = choices_of("severity_sampling")
 
 
-@dataclass(frozen=True)
-class Strategy:
-    """Limits and overrides for one optimisation run. All shares are fractions of demand."""
-
-    name: str = "default"
-    description: str = ""
-    first_period: int | None = None
-    last_period: int | None = None
-    demand_scale: float = 1.0
-    demand_t: float | None = None
-    exposure_mode: str = "dependency-aware"
-    origin_share_cap: float | None = None
-    hub_share_cap: float | None = None
-    country_share_cap: float | None = None
-    origin_caps: dict[str, float] = field(default_factory=dict)
-    hub_caps: dict[str, float] = field(default_factory=dict)
-    country_caps: dict[str, float] = field(default_factory=dict)
-    exposure_caps: dict[str, float] = field(default_factory=dict)
-    risk_budget: float | None = None
-    risk_price_usd_per_t: float = 0.0
-    stock_target_days: float = 0.0
-    initial_stock_t: float = 0.0
-    excluded_origins: tuple[str, ...] = ()
-    excluded_hubs: tuple[str, ...] = ()
-    max_lead_time_days: float | None = None
-    max_geopolitical_distance: float | None = None
-    unmet_penalty_usd_per_t: float | None = None
-    max_unmet_share: float | None = None
-    scenario_mode: str = "none"
-    scenario_samples: int = 1000
-    scenario_seed: int = 42
-    severity_sampling: str = "sampled"
-    scenario_events: tuple[str, ...] = ()
-    spot_limit_share: float | None = None
-    cvar_beta: float | None = None
-    cvar_shortfall_limit: float | None = None
-    cvar_cost_limit_usd: float | None = None
-    cvar_shortfall_weight_usd_per_t: float = 0.0
-    cvar_cost_weight: float = 0.0
-
-    def __post_init__(self) -> None:
-        _validate(self)
-
-    def with_changes(self, **changes: Any) -> Strategy:
-        """A copy with some settings changed (validated again)."""
-        return replace(self, **changes)
-
-    def to_toml(self) -> str:
-        """The strategy as TOML text that :func:`parse_strategy` reads back unchanged."""
-        return _to_toml(self)
+def _post_init(self: Strategy) -> None:
+    _validate(self)
 
 
-# TOML layout → dataclass field. Nested tables are spelled with dots.
-_TOML_KEYS: dict[str, str] = {
-    "name": "name",
-    "description": "description",
-    "first_period": "first_period",
-    "last_period": "last_period",
-    "demand_scale": "demand_scale",
-    "demand_t": "demand_t",
-    "exposure_mode": "exposure_mode",
-    "max_lead_time_days": "max_lead_time_days",
-    "unmet_penalty_usd_per_t": "unmet_penalty_usd_per_t",
-    "max_unmet_share": "max_unmet_share",
-    "caps.origin_share": "origin_share_cap",
-    "caps.hub_share": "hub_share_cap",
-    "caps.country_share": "country_share_cap",
-    "caps.origin": "origin_caps",
-    "caps.hub": "hub_caps",
-    "caps.country": "country_caps",
-    "caps.exposure": "exposure_caps",
-    "risk.budget": "risk_budget",
-    "risk.price_usd_per_t": "risk_price_usd_per_t",
-    "stockpile.target_days": "stock_target_days",
-    "stockpile.initial_t": "initial_stock_t",
-    "exclude.origins": "excluded_origins",
-    "exclude.hubs": "excluded_hubs",
-    "exclude.max_geopolitical_distance": "max_geopolitical_distance",
-    "scenarios.mode": "scenario_mode",
-    "scenarios.samples": "scenario_samples",
-    "scenarios.seed": "scenario_seed",
-    "scenarios.severity": "severity_sampling",
-    "scenarios.events": "scenario_events",
-    "scenarios.spot_limit_share": "spot_limit_share",
-    "cvar.beta": "cvar_beta",
-    "cvar.shortfall_limit": "cvar_shortfall_limit",
-    "cvar.cost_limit_usd": "cvar_cost_limit_usd",
-    "cvar.shortfall_weight_usd_per_t": "cvar_shortfall_weight_usd_per_t",
-    "cvar.cost_weight": "cvar_cost_weight",
-}
-_TABLES = {key.split(".")[0] for key in _TOML_KEYS if "." in key}
-_MAPPINGS = {"origin_caps", "hub_caps", "country_caps", "exposure_caps"}
-_SEQUENCES = {"excluded_origins", "excluded_hubs", "scenario_events"}
-SCENARIO_MODES = ("none", "exact", "sampled")
-SEVERITY_SAMPLING = ("central", "sampled")
+def with_changes(self: Strategy, **changes: Any) -> Strategy:
+    """A copy with some settings changed (validated again)."""
+    return replace(self, **changes)
+
+
+def to_toml(self: Strategy) -> str:
+    """The strategy as TOML text that :func:`parse_strategy` reads back unchanged."""
+    return _to_toml(self)
+
+
+def _field(setting: Setting) -> Any:
+    if isinstance(setting.default, dict):
+        return field(default_factory=dict)
+    return field(default=setting.default)
+
+
+# The dataclass is made from the settings' description, so a setting is added in one place.
+Strategy = make_dataclass(
+    "Strategy", [(s.field, s.annotation, _field(s)) for s in SETTINGS], frozen=True,
+    namespace={
+        "__module__": __name__,
+        "__doc__": "Limits and overrides for one optimisation run. All shares are fractions "
+                   "of demand; :data:`~stibium.model.settings.SETTINGS` describes every "
+                   "field.",
+        "__post_init__": _post_init,
+        "with_changes": with_changes,
+        "to_toml": to_toml,
+    })
+
+_TABLES = {s.key.split(".")[0] for s in SETTINGS if "." in s.key}
 
 
 def parse_strategy(text: str, source: str = "strategy") -> Strategy:
@@ -138,14 +81,15 @@ def parse_strategy(text: str, source: str = "strategy") -> Strategy:
         raise StrategyError(f"{source}: not valid TOML ({exc})") from None
     values: dict[str, Any] = {}
     for key, value in _flatten(document, source):
-        if key not in _TOML_KEYS:
-            allowed = ", ".join(sorted(_TOML_KEYS))
+        if key not in BY_KEY:
+            allowed = ", ".join(sorted(BY_KEY))
             raise StrategyError(f"{source}: unknown key '{key}' (allowed: {allowed})")
-        values[_TOML_KEYS[key]] = value
-    for name in _SEQUENCES & values.keys():
-        if not isinstance(values[name], list):
-            raise StrategyError(f"{source}: '{_toml_key(name)}' must be a list of names")
-        values[name] = tuple(values[name])
+        setting = BY_KEY[key]
+        if setting.kind == "names":
+            if not isinstance(value, list):
+                raise StrategyError(f"{source}: '{key}' must be a list of names")
+            value = tuple(value)
+        values[setting.field] = value
     try:
         return Strategy(**values)
     except StrategyError as exc:
@@ -158,7 +102,8 @@ def _flatten(document: dict[str, Any], source: str) -> list[tuple[str, Any]]:
         if isinstance(value, dict) and key in _TABLES:
             for sub, subvalue in value.items():
                 dotted = f"{key}.{sub}"
-                if isinstance(subvalue, dict) and _TOML_KEYS.get(dotted) not in _MAPPINGS:
+                if isinstance(subvalue, dict) and (dotted not in BY_KEY
+                                                   or BY_KEY[dotted].kind != "shares"):
                     raise StrategyError(f"{source}: unknown table '[{dotted}]'")
                 items.append((dotted, subvalue))
         else:
@@ -166,100 +111,14 @@ def _flatten(document: dict[str, Any], source: str) -> list[tuple[str, Any]]:
     return items
 
 
-def _toml_key(field_name: str) -> str:
-    return next(k for k, v in _TOML_KEYS.items() if v == field_name)
-
-
-def _check_share(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StrategyError(f"'{key}' must be a number in [0, 1], not {value!r}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise StrategyError(f"'{key}' = {value} is outside [0, 1] (write 0.3 for 30%)")
-
-
-def _check_nonnegative(key: str, value: Any, upper: float = 1e12) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StrategyError(f"'{key}' must be a number, not {value!r}")
-    if not 0.0 <= float(value) <= upper:
-        raise StrategyError(f"'{key}' = {value} is outside [0, {upper:g}]")
-
-
 def _validate(strategy: Strategy) -> None:
-    if not isinstance(strategy.name, str) or not strategy.name.strip():
-        raise StrategyError("'name' must be a non-empty text")
-    if not isinstance(strategy.description, str):
-        raise StrategyError("'description' must be text")
-    for period_field in ("first_period", "last_period"):
-        value = getattr(strategy, period_field)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 1900 <= value <= 2200):
-            raise StrategyError(f"'{period_field}' must be a year such as 2026, not {value!r}")
+    for setting in SETTINGS:
+        setting.check(getattr(strategy, setting.field))
+    # Rules that join several settings.
     if (strategy.first_period is not None and strategy.last_period is not None
             and strategy.first_period > strategy.last_period):
         raise StrategyError(f"'first_period' {strategy.first_period} is after 'last_period' "
                             f"{strategy.last_period}")
-    _check_nonnegative("demand_scale", strategy.demand_scale, upper=1e3)
-    if strategy.demand_scale == 0:
-        raise StrategyError("'demand_scale' must be above 0")
-    if strategy.demand_t is not None:
-        _check_nonnegative("demand_t", strategy.demand_t, upper=1e7)
-    if strategy.exposure_mode not in EXPOSURE_MODES:
-        raise StrategyError(f"'exposure_mode' must be one of {', '.join(EXPOSURE_MODES)}, "
-                            f"not {strategy.exposure_mode!r}")
-    for field_name in ("origin_share_cap", "hub_share_cap", "country_share_cap", "risk_budget",
-                       "max_unmet_share"):
-        value = getattr(strategy, field_name)
-        if value is not None:
-            _check_share(_toml_key(field_name), value)
-    for field_name in _MAPPINGS:
-        mapping = getattr(strategy, field_name)
-        if not isinstance(mapping, dict):
-            raise StrategyError(f"'{_toml_key(field_name)}' must be a table of name = share")
-        for name, value in mapping.items():
-            _check_share(f"{_toml_key(field_name)}.{name}", value)
-    _check_nonnegative("risk.price_usd_per_t", strategy.risk_price_usd_per_t)
-    _check_nonnegative("stockpile.target_days", strategy.stock_target_days, upper=3650)
-    _check_nonnegative("stockpile.initial_t", strategy.initial_stock_t, upper=1e7)
-    for field_name in _SEQUENCES:
-        names = getattr(strategy, field_name)
-        if not all(isinstance(n, str) for n in names):
-            raise StrategyError(f"'{_toml_key(field_name)}' must be a list of names")
-    if strategy.max_lead_time_days is not None:
-        _check_nonnegative("max_lead_time_days", strategy.max_lead_time_days, upper=3650)
-    if strategy.max_geopolitical_distance is not None:
-        _check_nonnegative("exclude.max_geopolitical_distance",
-                           strategy.max_geopolitical_distance, upper=10)
-    if strategy.unmet_penalty_usd_per_t is not None:
-        _check_nonnegative("unmet_penalty_usd_per_t", strategy.unmet_penalty_usd_per_t)
-    _validate_risk(strategy)
-
-
-def _validate_risk(strategy: Strategy) -> None:
-    if strategy.scenario_mode not in SCENARIO_MODES:
-        raise StrategyError(f"'scenarios.mode' must be one of {', '.join(SCENARIO_MODES)}, "
-                            f"not {strategy.scenario_mode!r}")
-    if strategy.severity_sampling not in SEVERITY_SAMPLING:
-        raise StrategyError(f"'scenarios.severity' must be one of "
-                            f"{', '.join(SEVERITY_SAMPLING)}, not {strategy.severity_sampling!r}")
-    for key, value, upper in (("scenarios.samples", strategy.scenario_samples, 1_000_000),
-                              ("scenarios.seed", strategy.scenario_seed, 2**63 - 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= upper:
-            raise StrategyError(f"'{key}' must be a whole number in [0, {upper}], not {value!r}")
-    if strategy.scenario_samples < 1:
-        raise StrategyError("'scenarios.samples' must be at least 1")
-    if strategy.spot_limit_share is not None:
-        _check_nonnegative("scenarios.spot_limit_share", strategy.spot_limit_share, upper=10)
-    if strategy.cvar_beta is not None:
-        _check_share("cvar.beta", strategy.cvar_beta)
-        if strategy.cvar_beta >= 1:
-            raise StrategyError("'cvar.beta' must be below 1 (0.95 looks at the worst 5%)")
-    if strategy.cvar_shortfall_limit is not None:
-        _check_share("cvar.shortfall_limit", strategy.cvar_shortfall_limit)
-    if strategy.cvar_cost_limit_usd is not None:
-        _check_nonnegative("cvar.cost_limit_usd", strategy.cvar_cost_limit_usd, upper=1e15)
-    _check_nonnegative("cvar.shortfall_weight_usd_per_t",
-                       strategy.cvar_shortfall_weight_usd_per_t)
-    _check_nonnegative("cvar.cost_weight", strategy.cvar_cost_weight, upper=1e3)
     uses_cvar = (strategy.cvar_shortfall_limit is not None
                  or strategy.cvar_cost_limit_usd is not None
                  or strategy.cvar_shortfall_weight_usd_per_t > 0 or strategy.cvar_cost_weight > 0)
@@ -270,19 +129,13 @@ def _validate_risk(strategy: Strategy) -> None:
 
 def check_against(strategy: Strategy, dataset: Dataset) -> None:
     """Fail with a clear message when the strategy names something the dataset lacks."""
-    known = {
-        "caps.origin": set(dataset["origins"]["origin"]),
-        "caps.hub": set(dataset["hubs"]["hub"]),
-        "caps.country": set(dataset["countries"]["country"]),
-        "caps.exposure": set(dataset["powers"]["power"]),
-        "exclude.origins": set(dataset["origins"]["origin"]),
-        "exclude.hubs": set(dataset["hubs"]["hub"]),
-        "scenarios.events": set(dataset["events"]["event"]),
-    }
-    for key, names in known.items():
-        for name in getattr(strategy, _TOML_KEYS[key]):
+    for setting in SETTINGS:
+        if not setting.names:
+            continue
+        names = set(setting.known_names(dataset))
+        for name in getattr(strategy, setting.field):
             if name not in names:
-                raise StrategyError(f"strategy '{strategy.name}': '{key}' names unknown "
+                raise StrategyError(f"strategy '{strategy.name}': '{setting.key}' names unknown "
                                     f"'{name}' (known: {', '.join(sorted(names))})")
     periods = dataset.periods
     first = strategy.first_period if strategy.first_period is not None else periods[0]
@@ -322,13 +175,12 @@ def load_strategy(name_or_path: str | Path | None = None) -> Strategy:
 def _to_toml(strategy: Strategy) -> str:
     scalars: list[str] = []
     tables: dict[str, list[str]] = {}
-    defaults = Strategy()
-    for f in fields(Strategy):
-        value = getattr(strategy, f.name)
-        if value == getattr(defaults, f.name) and f.name not in ("name",):
+    for setting in SETTINGS:
+        value = getattr(strategy, setting.field)
+        if value == setting.default and setting.field != "name":
             continue
-        key = _toml_key(f.name)
-        if f.name in _MAPPINGS:
+        key = setting.key
+        if setting.kind == "shares":
             lines = [f"{_toml_name(k)} = {_toml_value(v)}" for k, v in value.items()]
             tables[key] = lines
             continue

@@ -254,7 +254,10 @@ def cmd_check_data(args: argparse.Namespace) -> int:
     estimates = dataset.estimates()
     rows = sum(len(t) for t in dataset.tables.values())
     print(f"{dataset.directory}: {len(dataset.tables)} tables, {rows} rows, valid "
-          f"(fingerprint {dataset.fingerprint}); {len(estimates)} estimated values:")
+          f"(fingerprint {dataset.fingerprint}); {len(estimates)} estimated values"
+          + (":" if len(estimates) else "."))
+    if len(estimates) == 0:
+        return EXIT_OK
     with _pandas_display():
         print(estimates[["table", "key", "column", "value", "low", "high"]].to_string(index=False))
     return EXIT_OK
@@ -528,9 +531,10 @@ def format_result(result: Any, description: str = "") -> str:
                       f" in expected recourse",
                       "Named stresses (each event alone from the first year):"]
             stress = result.stress[["event", "shortfall_t", "spot_t", "recourse_cost_usd"]]
-            lines.append(stress.to_string(index=False, formatters={
-                "shortfall_t": "{:,.0f}".format, "spot_t": "{:,.0f}".format,
-                "recourse_cost_usd": "${:,.0f}".format}))
+            lines.append("  none: the data have no disruption events" if stress.empty else
+                         stress.to_string(index=False, formatters={
+                             "shortfall_t": "{:,.0f}".format, "spot_t": "{:,.0f}".format,
+                             "recourse_cost_usd": "${:,.0f}".format}))
         if not result.duals.empty:
             lines += ["", "Binding limits and shadow prices:"]
             duals = result.duals.reindex(result.duals["value"].abs()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from stibium.model import DataError, load_dataset
-from stibium.model.data import TABLES
+from stibium.model.data import TABLES, tables_from_schema
 from tests.conftest import toy_tables, write_tables
 
 
@@ -173,3 +173,37 @@ def test_every_shipped_row_has_provenance(shipped):
         estimates = frame[frame["is_estimate"] == 1]
         if TABLES[name].value is not None:
             assert estimates["low"].notna().all() and estimates["high"].notna().all(), name
+
+
+# --- the schema is data: data/schema.csv is what the loader reads ------------------------------
+
+def shipped_schema_text() -> str:
+    return (Path(__file__).resolve().parents[1] / "data" / "schema.csv").read_text(
+        encoding="utf-8")
+
+
+def test_the_loader_reads_its_tables_from_schema_csv():
+    assert tables_from_schema(shipped_schema_text()) == TABLES
+    assert TABLES["routes"].key == ("origin", "hub", "market", "transit")
+    assert TABLES["routes"].value == "freight_usd_per_t"
+    assert ("transit", "countries") in TABLES["routes"].references
+    assert TABLES["markets"].value is None
+    assert TABLES["origins"].kind_of("reserves_t") == "float?"
+
+
+def test_a_schema_edit_changes_what_the_loader_checks():
+    text = shipped_schema_text().replace(
+        "hubs.csv,country,string,,yes,countries,", "hubs.csv,country,string,,no,,")
+    hubs = tables_from_schema(text)["hubs"]
+    assert hubs.kind_of("country") == "text"
+    assert hubs.references == ()
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("prices.csv,period,integer,", "prices.csv,period,decimal,", "cannot read type 'decimal'"),
+    ("prices.csv,note,", "prices.csv,remark,", "ends with the provenance columns"),
+    (",yes,countries,", ",yes,nations,", "references unknown table 'nations'"),
+])
+def test_a_malformed_schema_fails_naming_it(old, new, expected):
+    with pytest.raises(ValueError, match=expected):
+        tables_from_schema(shipped_schema_text().replace(old, new, 1))

@@ -1,0 +1,113 @@
+"""The strategy settings' description is the one that the dataclass, the TOML reader, the
+validator, the export, the app's form and the README use."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from stibium.model import SETTINGS, Strategy, StrategyError, load_strategy, parse_strategy
+from stibium.model.docs import settings_table, with_settings_table
+from stibium.model.export import strategy_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+NUMERIC = [s for s in SETTINGS if s.kind in ("number", "share", "integer", "year")]
+
+
+def toml_line(key: str, value: object) -> str:
+    table, _, leaf = key.rpartition(".")
+    literal = f'"{value}"' if isinstance(value, str) else repr(value)
+    return (f"[{table}]\n" if table else "") + f"{leaf} = {literal}\n"
+
+
+def parse_one(key: str, value: object) -> Strategy:
+    # Keys in a table come after every top-level key, so name goes first.
+    return parse_strategy('name = "t"\n' + toml_line(key, value), source="t.toml")
+
+
+def test_the_dataclass_is_the_description():
+    described = [(s.field, s.default) for s in SETTINGS]
+    made = [(f.name, f.default if f.default is not dataclasses.MISSING else f.default_factory())
+            for f in dataclasses.fields(Strategy)]
+    assert made == described
+    assert len({s.key for s in SETTINGS}) == len(SETTINGS)
+    assert all(s.help.endswith(".") and s.label for s in SETTINGS)
+
+
+@pytest.mark.parametrize("setting", NUMERIC, ids=lambda s: s.key)
+def test_numbers_are_checked_against_their_described_range(setting):
+    base = Strategy(scenario_mode="exact" if setting.key.startswith("cvar.") else "none")
+    high = setting.high if not setting.below else None
+    if high is not None:
+        assert getattr(base.with_changes(**{setting.field: high}), setting.field) == high
+    too_high = setting.high * 2 + 1 if setting.kind != "share" else 1.5
+    if setting.kind in ("integer", "year"):
+        too_high = int(too_high)
+    with pytest.raises(StrategyError) as raised:
+        base.with_changes(**{setting.field: too_high})
+    message = str(raised.value)
+    assert message.startswith(f"'{setting.key}'") and setting.interval in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("caps.origin_share", 2, "'caps.origin_share' = 2 is outside [0, 1] (write 0.3 for 30%)"),
+    ("demand_scale", "big", "'demand_scale' must be a number in (0, 1000], not 'big'"),
+    ("demand_scale", 0, "'demand_scale' = 0 is outside (0, 1000]"),
+    ("cvar.beta", 1.0, "'cvar.beta' = 1.0 is outside [0, 1) (0.95 looks at the worst 5%)"),
+    ("scenarios.samples", 0, "'scenarios.samples' must be a whole number in [1, 1000000]"),
+    ("first_period", 1800, "'first_period' must be a year in [1900, 2200] such as 2026"),
+    ("exposure_mode", "paranoid", "'exposure_mode' must be one of naive, dependency-aware"),
+    ("scenarios.events", "China export ban", "'scenarios.events' must be a list of names"),
+    ("name", " ", "'name' must be a non-empty text"),
+])
+def test_a_bad_value_is_one_line_naming_the_key_and_what_is_allowed(key, value, expected):
+    with pytest.raises(StrategyError) as raised:
+        parse_strategy(toml_line(key, value) if key == "name" else
+                       'name = "t"\n' + toml_line(key, value), source="t.toml")
+    assert str(raised.value).startswith(f"t.toml: {expected}")
+
+
+def test_every_key_reads_from_toml_and_writes_back():
+    changed = {"description": "d", "first_period": 2027, "demand_t": 9000.0,
+               "exposure_mode": "naive", "max_unmet_share": 0.1, "scenario_mode": "sampled",
+               "scenario_samples": 50, "cvar_beta": 0.9, "origin_caps": {"Tajikistan": 0.2},
+               "excluded_hubs": ("Kadamjai",), "cvar_cost_weight": 0.5}
+    strategy = Strategy(name="all", **changed)
+    text = strategy.to_toml()
+    for setting in SETTINGS:
+        if setting.field in changed:
+            leaf = setting.key.rpartition(".")[2]
+            assert leaf in text, setting.key
+    assert parse_strategy(text) == strategy
+
+
+def test_the_export_names_every_setting_by_its_key():
+    strategy = load_strategy("dependency-aware")
+    rows = strategy_settings(strategy)
+    keys = {s.key for s in SETTINGS}
+    assert {s.split(".China")[0].split(".Russia")[0] for s in rows["setting"]} == keys
+    assert dict(zip(rows["setting"], rows["value"], strict=True))["caps.exposure.China"] == 0.3
+
+
+def test_the_readme_table_is_the_description():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert with_settings_table(readme) == readme, (
+        "README.md's settings table is stale: run `python -m stibium.model.docs README.md`")
+    table = settings_table()
+    for setting in SETTINGS:
+        assert f"| `{setting.key}` | {setting.allowed()} |" in table
+        assert setting.help in table
+
+
+def test_regenerating_the_readme_replaces_only_the_table():
+    stale = "intro\n<!-- strategy settings: generated by `python -m stibium.model.docs " \
+            "README.md` -->\n| old |\n<!-- end of strategy settings -->\noutro\n"
+    fresh = with_settings_table(stale)
+    assert fresh.startswith("intro\n") and fresh.endswith("<!-- end of strategy settings -->"
+                                                          "\noutro\n")
+    assert "| old |" not in fresh and settings_table() in fresh
+    with pytest.raises(ValueError, match="no settings table markers"):
+        with_settings_table("no markers")
