@@ -7,11 +7,14 @@ Units: tonnes of contained Sb, US dollars, years. Decision variables
 - ``stock[m, t]`` strategic inventory held for market m at the end of t;
 - ``unmet[m, t]`` demand left unserved, at a penalty (the model is never silently infeasible).
 
-Constraint families (their duals are reported in domain words by `results.py`):
+Constraint families (each registered in `families.py` with what it models, its strategy
+setting, the unit and wording of its dual and how diagnosis relaxes it; a test checks that every
+component built here is registered):
 
 - ``origin_availability[o, t]``  Σ buy from o ≤ production × exportable share × ramp-up
 - ``hub_capacity[h, t]``         Σ buy through h ≤ capacity × ramp-up
 - ``demand_balance[m, t]``       delivered + stock[t−1] − stock[t] + unmet = demand
+- ``unmet_limit[m, t]``          unmet ≤ max_unmet_share · demand
 - ``origin_share[o, m, t]``      delivered from o ≤ cap_o · demand       (likewise hub_share)
 - ``country_share[c, m, t]``     delivered mined or processed in c ≤ cap_c · demand
 - ``risk_budget[m, t]``          Σ risk_r · delivered ≤ budget · demand
@@ -25,7 +28,8 @@ Second stage, when the strategy has disruption scenarios k (probability π_k):
   scenario's onset s on only (before it the scenario is the plan; hold[k, s−1] is the planned
   stock[s−1]); ``arrivals_definition`` sums the deliveries
 - ``cvar_*_excess[k]``           z_k ≥ loss_k − η (Rockafellar–Uryasev), with
-  CVaR_β = η + 1/(1−β) Σ_k π_k z_k, limited by ``cvar_*_limit`` and/or weighted in the objective.
+  CVaR_β = η + 1/(1−β) Σ_k π_k z_k, limited by ``cvar_*_limit`` and/or weighted in the objective;
+  ``first_stage_cost_definition`` carries the first-stage cost into the cost losses.
 
 Losses: shortfall = planned unmet + scenario shortfall (tonnes over the horizon); cost = the
 first-stage cost + the scenario's recourse cost (spot purchases at the scenario's price and
