@@ -7,26 +7,29 @@ Units: tonnes of contained Sb, US dollars, years. Decision variables
 - ``stock[m, t]`` strategic inventory held for market m at the end of t;
 - ``unmet[m, t]`` demand left unserved, at a penalty (the model is never silently infeasible).
 
-Constraint families (their duals are reported in domain words by `report.read_duals`):
+Constraint families (each registered in `families.py` with what it models, its strategy
+setting, the unit and wording of its dual and how diagnosis relaxes it; a test checks that every
+component built here is registered):
 
 - ``origin_availability[o, t]``  Σ buy from o ≤ production × exportable share × ramp-up
 - ``hub_capacity[h, t]``         Σ buy through h ≤ capacity × ramp-up
 - ``demand_balance[m, t]``       delivered + stock[t−1] − stock[t] + unmet = demand
+- ``unmet_limit[m, t]``          unmet ≤ max_unmet_share · demand
 - ``origin_share[o, m, t]``      delivered from o ≤ cap_o · demand       (likewise hub_share)
 - ``country_share[c, m, t]``     delivered mined or processed in c ≤ cap_c · demand
 - ``risk_budget[m, t]``          Σ risk_r · delivered ≤ budget · demand
 - ``exposure_cap[p, m, t]``      Σ w[p, r] · delivered ≤ cap_p · demand, w naive or dependency-aware
 - ``stock_target[m, t]``         stock ≥ target days of cover
 
-Second stage, when the strategy has disruption scenarios k (probability π_k), written from the
-one definition of the scenario response (`second_stage.SecondStage`):
+Second stage, when the strategy has disruption scenarios k (probability π_k):
 
 - ``scenario_balance[k, m, t]``  arrivals − Σ_r (1 − survival[k, r]) · delivered_r
   + hold[k, t−1] − hold[k, t] + spot + shortfall + planned unmet ≥ demand, for t from the
   scenario's onset s on only (before it the scenario is the plan; hold[k, s−1] is the planned
   stock[s−1]); ``arrivals_definition`` sums the deliveries
 - ``cvar_*_excess[k]``           z_k ≥ loss_k − η (Rockafellar–Uryasev), with
-  CVaR_β = η + 1/(1−β) Σ_k π_k z_k, limited by ``cvar_*_limit`` and/or weighted in the objective.
+  CVaR_β = η + 1/(1−β) Σ_k π_k z_k, limited by ``cvar_*_limit`` and/or weighted in the objective;
+  ``first_stage_cost_definition`` carries the first-stage cost into the cost losses.
 
 Losses: shortfall = planned unmet + scenario shortfall (tonnes over the horizon); cost = the
 first-stage cost + the scenario's recourse cost (spot purchases at the scenario's price and
@@ -42,8 +45,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
-from .instance import Instance
-from .second_stage import SecondStage
+from .instance import Instance, Recourse
 
 
 def build_model(instance: Instance) -> pyo.ConcreteModel:
@@ -72,10 +74,72 @@ def _build_model(instance: Instance) -> pyo.ConcreteModel:
     define_exposure_constraints(model, instance)
     define_first_stage_cost(model, instance)
     if instance.recourse is not None:
-        define_recourse(model, instance, SecondStage.of(instance))
+        define_recourse(model, instance, instance.recourse)
         define_cvar(model, instance)
     define_objective(model, instance)
     return model
+
+
+def build_evaluation_model(instance: Instance, recourse: Recourse, buy: dict, stock: dict,
+                           unmet: dict) -> pyo.ConcreteModel:
+    """The second stage alone for a fixed first stage: what a given plan suffers in each
+    scenario when the buyer reacts as well as it can (stock, spot, then shortfall).
+
+    The fixed deliveries enter as numbers, so the model holds only the recourse variables.
+    """
+    model = pyo.ConcreteModel(name="stibium-evaluation")
+    model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    define_sets(model, instance)
+    arriving, planned_stock = fixed_plan_arrivals(instance, recourse, buy, unmet)
+    model._planned_stock = planned_stock
+    model.unmet = pyo.Param(model.MARKETS, model.PERIODS, within=pyo.Reals,
+                            initialize=lambda m, market, t: float(unmet.get((market, t), 0.0)))
+    model.first_stage_cost = pyo.Expression(
+        expr=fixed_first_stage_cost(instance, buy, stock, unmet))
+    define_recourse(model, instance, recourse, arriving=arriving, planned_stock=planned_stock)
+    model.total_cost = pyo.Objective(expr=model.expected_recourse, sense=pyo.minimize)
+    return model
+
+
+def fixed_plan_arrivals(instance: Instance, recourse: Recourse, buy: dict, unmet: dict
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """What a fixed plan brings in each scenario (scenario × market × period tonnes: all of
+    it before the onset, what survives after) and the stock it can hold before any onset
+    (market × period)."""
+    routes = instance.routes
+    periods = list(instance.periods)
+    markets = instance.markets
+    yields = routes["recovery_yield"].to_dict()
+    delivered = np.array([[buy.get((r, t), 0.0) * yields[r] for t in periods]
+                          for r in routes.index])
+    market_of = routes["market"].to_numpy()
+    survival = recourse.survival[list(routes.index)].to_numpy()
+    disrupted = recourse.disrupted.to_numpy()
+    arriving = np.zeros((len(recourse.scenarios), len(markets), len(periods)))
+    arriving_full = np.zeros((len(markets), len(periods)))
+    for mi, market in enumerate(markets):
+        mask = market_of == market
+        full = delivered[mask].sum(axis=0)
+        arriving_full[mi] = full
+        cut = survival[:, mask] @ delivered[mask]
+        arriving[:, mi, :] = np.where(disrupted, cut, full[None, :])
+    # Before any onset everything arrives, so the stock the plan can hold follows from the
+    # deliveries and the planned unmet demand (not from a typed-in stock column).
+    planned_stock = np.zeros((len(markets), len(periods)))
+    level = np.full(len(markets), float(instance.strategy.initial_stock_t))
+    demand = instance.demand.to_numpy()
+    for ti, t in enumerate(periods):
+        planned = np.array([float(unmet.get((market, t), 0.0)) for market in markets])
+        level = np.maximum(level + arriving_full[:, ti] + planned - demand[:, ti], 0.0)
+        planned_stock[:, ti] = level
+    return arriving, planned_stock
+
+
+def fixed_first_stage_cost(instance: Instance, buy: dict, stock: dict, unmet: dict) -> float:
+    unit_cost = _lookup(instance.unit_cost)
+    return float(sum(unit_cost[r, t] * q for (r, t), q in buy.items())
+                 + instance.holding_cost * sum(stock.values())
+                 + instance.unmet_penalty * sum(unmet.values()))
 
 
 def define_sets(model: pyo.ConcreteModel, instance: Instance) -> None:
@@ -281,39 +345,44 @@ def _linear(terms: list[tuple[float, pyo.Var]], constant: float = 0.0):
     return expression + constant if constant else expression
 
 
-def define_recourse(model: pyo.ConcreteModel, instance: Instance,
-                    second_stage: SecondStage) -> None:
-    """The second stage's rows (`second_stage`): per scenario, from its onset on, surviving
-    deliveries, a scenario stock path, spot buys and shortfall.
+def define_recourse(model: pyo.ConcreteModel, instance: Instance, recourse: Recourse,
+                    arriving: np.ndarray | None = None,
+                    planned_stock: np.ndarray | None = None) -> None:
+    """Per scenario, from its onset on: surviving deliveries, a scenario stock path, spot
+    buys and shortfall.
 
-    A scenario has rows and columns only from its onset ``s``; its stock path starts from the
-    planned ``stock[m, s − 1]`` (the initial stock when ``s`` is the first period), which a
-    stockpile built before the onset feeds. This is the same optimum as carrying every
-    scenario through every period (the scenario stock can never exceed the planned one before
-    the onset, and more stock is never worse), with about half the rows when onsets spread
-    over the horizon, and none for the no-disruption scenario.
+    Before its onset a scenario cannot be told apart from the others (non-anticipativity):
+    nothing is bought on the spot market, nothing goes short beyond the plan, and the best
+    the scenario can hold is the planned stock. So a scenario has rows and columns only from
+    its onset ``s``; its stock path starts from the planned ``stock[m, s − 1]`` (the initial
+    stock when ``s`` is the first period), which a stockpile built before the onset feeds.
+    This is the same optimum as carrying every scenario through every period (the scenario
+    stock can never exceed the planned one before the onset, and more stock is never worse),
+    with about half the rows when onsets spread over the horizon, and none for the
+    no-disruption scenario.
 
     Deliveries enter every scenario row through one aggregate ``arrivals[m, t]`` minus what the
-    scenario cuts, so rows of events that spare most routes stay short.
+    scenario cuts, so rows of events that spare most routes stay short. With a fixed first
+    stage, ``arriving`` (scenario × market × period tonnes) replaces the deliveries and
+    ``planned_stock`` (market × period) the planned stock.
     """
     periods = list(instance.periods)
     markets = instance.markets
-    K, _, _ = second_stage.shape
-    scenarios = list(range(K))
+    scenarios = list(range(len(recourse.scenarios)))
     model.SCENARIOS = pyo.Set(initialize=scenarios, ordered=True)
-    onset = second_stage.onset
-    disrupted = second_stage.disrupted
-    spot_limit = second_stage.spot_limit
-    demand = second_stage.demand
-    initial = second_stage.initial_stock
-    kk, mm, tt = second_stage.open_cells()
-    open_cells = [(int(k), markets[m], periods[t]) for k, m, t in zip(kk, mm, tt, strict=True)]
+    disrupted = recourse.disrupted.to_numpy()
+    onset = np.where(disrupted.any(axis=1), disrupted.argmax(axis=1), len(periods))
+    spot_limit = recourse.spot_limit.to_numpy()
+    demand = instance.demand.to_numpy()
+    initial = instance.strategy.initial_stock_t
+    market_position = {market: i for i, market in enumerate(markets)}
+    period_position = {t: i for i, t in enumerate(periods)}
+    open_cells = [(k, market, t) for k in scenarios for market in markets
+                  for t in periods[onset[k]:]]
     model.OPEN = pyo.Set(initialize=open_cells, dimen=3, ordered=True)
     cell_of_scenario: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     for cell in open_cells:
         cell_of_scenario[cell[0]].append(cell)
-    market_position = {market: i for i, market in enumerate(markets)}
-    period_position = {t: i for i, t in enumerate(periods)}
     model.hold = pyo.Var(model.OPEN, domain=pyo.NonNegativeReals)
     model.spot = pyo.Var(model.OPEN, domain=pyo.NonNegativeReals,
                          bounds=lambda m, k, market, t: (
@@ -322,23 +391,29 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance,
                           bounds=lambda m, k, market, t: (
                               0.0, float(demand[market_position[market], period_position[t]])))
 
-    route_names = list(instance.routes.index)
-    yields = second_stage.yields
-    market_of = second_stage.market_of_route
-    loss = 1.0 - second_stage.survival
-    model.arrivals = pyo.Var(model.MARKETS, model.PERIODS, domain=pyo.NonNegativeReals)
-    model.arrivals_definition = pyo.Constraint(
-        model.MARKETS, model.PERIODS,
-        rule=lambda m, market, t: _linear(
-            [(1.0, m.arrivals[market, t])]
-            + [(-float(yields[i]), m.buy[route_names[i], t])
-               for i in np.flatnonzero(market_of == market_position[market])]) == 0.0)
-    cuts = {}
-    for mi, market in enumerate(markets):
-        in_market = market_of == mi
-        for k in scenarios:
-            hit = np.flatnonzero(in_market & (loss[k] > 0))
-            cuts[k, market] = [(-float(loss[k, i] * yields[i]), route_names[i]) for i in hit]
+    if arriving is not None:
+        fixed_unmet = np.array([[float(pyo.value(model.unmet[market, t])) for t in periods]
+                                for market in markets])
+    else:
+        routes = instance.routes
+        yields = routes["recovery_yield"].to_numpy()
+        route_names = list(routes.index)
+        market_of = routes["market"].to_numpy()
+        loss = 1.0 - recourse.survival[route_names].to_numpy()
+        model.arrivals = pyo.Var(model.MARKETS, model.PERIODS, domain=pyo.NonNegativeReals)
+        model.arrivals_definition = pyo.Constraint(
+            model.MARKETS, model.PERIODS,
+            rule=lambda m, market, t: _linear(
+                [(1.0, m.arrivals[market, t])]
+                + [(-float(yields[i]), m.buy[route_names[i], t])
+                   for i in np.flatnonzero(market_of == market)]) == 0.0)
+        cuts = {}
+        for market in markets:
+            in_market = market_of == market
+            for k in scenarios:
+                hit = np.flatnonzero(in_market & (loss[k] > 0))
+                cuts[k, market] = [(-float(loss[k, i] * yields[i]), route_names[i])
+                                   for i in hit]
 
     def balance_rule(m, k, market, t):
         mi, ti = market_position[market], period_position[t]
@@ -349,17 +424,21 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance,
             terms.append((1.0, m.hold[k, market, periods[ti - 1]]))
         elif ti == 0:
             right -= initial
-        else:
+        elif arriving is None:
             terms.append((1.0, m.stock[market, periods[ti - 1]]))
-        terms += [(1.0, m.arrivals[market, t]), (1.0, m.unmet[market, t])]
-        if disrupted[k, ti]:
+        else:
+            right -= float(planned_stock[mi, ti - 1])
+        if arriving is None:
+            terms += [(1.0, m.arrivals[market, t]), (1.0, m.unmet[market, t])]
             terms += [(coefficient, m.buy[route, t]) for coefficient, route in cuts[k, market]]
+        else:
+            right -= float(arriving[k, mi, ti]) + fixed_unmet[mi, ti]
         return _linear(terms) >= right
 
     model.scenario_balance = pyo.Constraint(model.OPEN, rule=balance_rule)
-    spot_price = second_stage.spot_price
-    penalty = second_stage.penalty
-    probability = second_stage.probability
+    spot_price = recourse.spot_price.to_numpy()
+    penalty = instance.unmet_penalty
+    probability = recourse.probability
 
     def recourse_terms(m, k, weight: float = 1.0) -> list[tuple[float, pyo.Var]]:
         terms = []
@@ -370,12 +449,15 @@ def define_recourse(model: pyo.ConcreteModel, instance: Instance,
             terms.append((weight * penalty, m.short[k, market, t]))
         return terms
 
-    # Per-scenario losses are rows of the CVaR blocks only.
+    # Per-scenario losses are rows of the CVaR blocks only; a replay (fixed first stage)
+    # reads its outcomes from the variables and needs neither.
     strategy = instance.strategy
-    if strategy.cvar_cost_limit_usd is not None or strategy.cvar_cost_weight > 0:
+    if arriving is None and (strategy.cvar_cost_limit_usd is not None
+                             or strategy.cvar_cost_weight > 0):
         model.recourse_cost = pyo.Expression(model.SCENARIOS,
                                              rule=lambda m, k: _linear(recourse_terms(m, k)))
-    if strategy.cvar_shortfall_limit is not None or strategy.cvar_shortfall_weight_usd_per_t > 0:
+    if arriving is None and (strategy.cvar_shortfall_limit is not None
+                             or strategy.cvar_shortfall_weight_usd_per_t > 0):
         planned_unmet = _linear([(1.0, model.unmet[market, t])
                                  for market in markets for t in periods])
         model.shortfall_loss = pyo.Expression(model.SCENARIOS, rule=lambda m, k: _linear(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from . import families
 from .build import build_model
 from .data import Dataset
 from .highs import SolveStatus, highs_for, simplex_suits, solve_model, standard_form_lp
@@ -31,7 +32,7 @@ from .strategy import Strategy
 TOLERANCE = 1e-6
 MAX_CONFLICT_ITEMS = 12
 MAX_IIS_ROWS = 2_000
-PHYSICAL_ROWS = ("origin_availability", "hub_capacity", "demand_balance")
+PHYSICAL_ROWS = families.physical_facts()
 IIS_FROM_LP_IRREDUCIBLE = 2 | 4  # highspy IisStrategy kIisStrategyFromLp | kIisStrategyIrreducible
 
 
@@ -103,44 +104,26 @@ class _Limit:
     current: float
     unit: str
     rows: list[tuple[Any, float, str]]  # (constraint data, slack scale, sense "le" | "ge")
+    loosens_upwards: bool = True  # caps loosen upwards; a stockpile target downwards
 
 
 def _user_limits(model: pyo.ConcreteModel, instance: Instance) -> list[_Limit]:
-    strategy = instance.strategy
-    demand = instance.demand
+    """Every user limit the model holds, from the families' relaxations: rows with the same
+    key (one origin's cap in every market and period) form one limit, slack in its own unit."""
     limits: dict[str, _Limit] = {}
-
-    def add(key: str, label: str, current: float, unit: str, row: Any, scale: float,
-            sense: str = "le") -> None:
-        limit = limits.setdefault(key, _Limit(key, label, current, unit, []))
-        limit.rows.append((row, scale, sense))
-
-    families = (("origin_share", "caps.origin", "origin cap", instance.origin_caps),
-                ("hub_share", "caps.hub", "hub cap", instance.hub_caps),
-                ("country_share", "caps.country", "country cap", instance.country_caps),
-                ("exposure_cap", "caps.exposure",
-                 f"exposure cap ({strategy.exposure_mode})", instance.exposure_caps))
-    for family, key, noun, caps in families:
-        for (node, market, period), row in getattr(model, family, {}).items():
-            add(f"{key}.{node}", f"the {node} {noun}", caps[node], "%", row,
-                float(demand.at[market, period]))
-    for (market, period), row in getattr(model, "risk_budget", {}).items():
-        add("risk.budget", "the risk budget", strategy.risk_budget, "score", row,
-            float(demand.at[market, period]))
-    for (market, period), row in getattr(model, "unmet_limit", {}).items():
-        add("max_unmet_share", "the unmet-demand limit", strategy.max_unmet_share, "%", row,
-            float(demand.at[market, period]))
-    for (market, period), row in getattr(model, "stock_target", {}).items():
-        # Slack in days of cover: lowering the target by one day frees demand/365 tonnes.
-        add("stockpile.target_days", "the stockpile target", strategy.stock_target_days,
-            "days", row, float(demand.at[market, period]) / 365.0, "ge")
-    total = float(demand.to_numpy().sum())
-    if hasattr(model, "cvar_shortfall_limit"):
-        add("cvar.shortfall_limit", "the CVaR limit on shortfall", strategy.cvar_shortfall_limit,
-            "%", model.cvar_shortfall_limit, total)
-    if hasattr(model, "cvar_cost_limit"):
-        add("cvar.cost_limit_usd", "the CVaR limit on cost", strategy.cvar_cost_limit_usd, "$",
-            model.cvar_cost_limit, 1.0)
+    for family in families.relaxable():
+        relaxation = family.relaxation
+        assert relaxation is not None
+        for key, row in family.rows(model).items():
+            fields = family.fields(key, instance)
+            name = relaxation.key.format(**fields)
+            limit = limits.get(name)
+            if limit is None:
+                limit = limits[name] = _Limit(
+                    name, relaxation.label.format(**fields),
+                    relaxation.current(fields, instance), relaxation.unit, [],
+                    relaxation.loosens_upwards)
+            limit.rows.append((row, relaxation.per_unit(fields, instance), relaxation.side))
     return list(limits.values())
 
 
@@ -209,9 +192,8 @@ def _relaxations(limits: list[_Limit], needed: dict[str, float]) -> list[Relaxat
         if limit.key not in needed:
             continue
         change = needed[limit.key]
-        # Caps loosen upwards; a stockpile target loosens downwards.
-        new = max(limit.current - change, 0.0) if limit.unit == "days" else \
-            limit.current + change
+        new = limit.current + change if limit.loosens_upwards else \
+            max(limit.current - change, 0.0)
         out.append(Relaxation(limit.key, limit.label, limit.current, new, limit.unit))
     return out
 
@@ -323,39 +305,8 @@ def _physical_conflict(instance: Instance) -> list[str]:
 
 
 def _describe_row(row: Any, instance: Instance) -> str:
-    family = row.parent_component().name
-    index = row.index()
-    key = index if isinstance(index, tuple) else (index,)
-    strategy = instance.strategy
-    if family == "origin_availability":
-        origin, t = key
-        available = float(instance.availability.at[origin, t])
-        return f"exportable supply from {origin} in {t} ({available:,.0f} t)"
-    if family == "hub_capacity":
-        hub, t = key
-        return f"capacity of {hub} in {t} ({instance.capacity.at[hub, t]:,.0f} t)"
-    if family == "demand_balance":
-        market, t = key
-        return f"demand in {market} in {t} ({instance.demand.at[market, t]:,.0f} t)"
-    if family in ("origin_share", "hub_share", "country_share", "exposure_cap"):
-        node, _, t = key
-        caps = {"origin_share": instance.origin_caps, "hub_share": instance.hub_caps,
-                "country_share": instance.country_caps,
-                "exposure_cap": instance.exposure_caps}[family]
-        noun = {"origin_share": "origin cap", "hub_share": "hub cap",
-                "country_share": "country cap", "exposure_cap": "exposure cap"}[family]
-        return f"the {node} {noun} of {_fmt(caps[node], '%')} in {t}"
-    if family == "unmet_limit":
-        return f"unmet demand at most {_fmt(strategy.max_unmet_share, '%')} in {key[-1]}"
-    if family == "stock_target":
-        return f"a stockpile of {strategy.stock_target_days:g} days in {key[-1]}"
-    if family == "risk_budget":
-        return f"the risk budget of {strategy.risk_budget:g} in {key[-1]}"
-    if family == "cvar_shortfall_limit":
-        return f"the CVaR limit on shortfall of {_fmt(strategy.cvar_shortfall_limit, '%')}"
-    if family == "cvar_cost_limit":
-        return f"the CVaR limit on cost of {_fmt(strategy.cvar_cost_limit_usd, '$')}"
-    return f"{family}[{', '.join(str(k) for k in key)}]"
+    family = families.family(row.parent_component().name)
+    return family.describe_fact(family.key(row.index()), instance)
 
 
 def diagnose(dataset: Dataset, strategy: Strategy, *, conflict: bool = True) -> Diagnosis:

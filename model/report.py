@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from . import criticality, metrics, risk
+from . import criticality, families, metrics, risk
 from .data import Dataset
 from .diagnose import diagnose
 from .highs import SolveStatus
@@ -334,56 +334,23 @@ def plan_metrics(result: SolveResult, instance: Instance) -> dict[str, float]:
 
 def _describe(family: str, index: tuple, instance: Instance) -> tuple[float, str, str]:
     """(scale, unit, meaning) turning a raw dual ($ per unit of the row's right-hand side) into
-    the value of relaxing the limit by one domain unit."""
-    mode = instance.strategy.exposure_mode
-    if family == "demand_balance":
-        market, period = index
-        return 1.0, "$ per extra tonne of demand", \
-            f"one more tonne of demand in {market}, {period}"
-    if family == "origin_availability":
-        origin, period = index
-        return -1.0, "$ per extra tonne available", \
-            f"one more tonne of exportable supply from {origin} in {period}"
-    if family == "hub_capacity":
-        hub, period = index
-        return -1.0, "$ per extra tonne of capacity", \
-            f"one more tonne of processing capacity at {hub} in {period}"
-    if family == "stock_target":
-        market, period = index
-        return 1.0, "$ per extra tonne of stockpile target", \
-            f"a stockpile target one tonne higher for {market} at the end of {period}"
-    if family in ("origin_share", "hub_share", "country_share", "exposure_cap"):
-        node, market, period = index
-        pp = -float(instance.demand.at[market, period]) / 100.0
-        what = {"origin_share": f"the {node} origin share cap",
-                "hub_share": f"the {node} hub share cap",
-                "country_share": f"the {node} country share cap",
-                "exposure_cap": f"the {node} exposure cap ({mode})"}[family]
-        return pp, "$ per percentage point", f"one percentage point more of {what} in {period}"
-    if family == "risk_budget":
-        market, period = index
-        return -float(instance.demand.at[market, period]) / 100.0, \
-            "$ per 0.01 of risk score", f"a risk budget 0.01 looser for {market} in {period}"
-    raise KeyError(family)
+    the value of relaxing the limit by one domain unit: the family's own wording
+    (`families.FAMILIES`)."""
+    return families.family(family).describe(index, instance)
 
 
-CONSTRAINT_FAMILIES = ("demand_balance", "origin_availability", "hub_capacity", "origin_share",
-                       "hub_share", "country_share", "risk_budget", "exposure_cap",
-                       "stock_target")
+# Every family with a dual wording, user limits included (CVaR and unmet-demand limits too).
+CONSTRAINT_FAMILIES = tuple(f.name for f in families.reported())
 
 
 def dual_values(model: pyo.ConcreteModel) -> dict[tuple[str, tuple], float]:
     """The raw duals of every reported family's rows in ``model.dual``, by (family, index)."""
     values = {}
-    for family in CONSTRAINT_FAMILIES:
-        component = getattr(model, family, None)
-        if component is None:
-            continue
-        for index, constraint in component.items():
+    for family in families.reported():
+        for key, constraint in family.rows(model).items():
             dual = model.dual.get(constraint)
             if dual is not None:
-                key = index if isinstance(index, tuple) else (index,)
-                values[family, key] = float(dual)
+                values[family.name, key] = float(dual)
     return values
 
 
@@ -392,7 +359,7 @@ def dual_table(duals: dict[tuple[str, tuple], float], instance: Instance) -> pd.
 
     ``value`` is the change in total cost (objective) per unit named in ``unit`` when the limit
     is relaxed: positive means relaxing saves that much; for demand it is what one more tonne
-    costs.
+    costs. A limit over the whole horizon (a CVaR limit) has no index and no period (None).
     """
     rows = []
     for (family, key), dual in duals.items():
@@ -402,7 +369,7 @@ def dual_table(duals: dict[tuple[str, tuple], float], instance: Instance) -> pd.
         rows.append({
             "constraint": family,
             "index": " / ".join(str(k) for k in key),
-            "period": key[-1],
+            "period": key[-1] if key else None,
             "dual": float(dual),
             "value": float(dual) * scale,
             "unit": unit,
@@ -410,4 +377,7 @@ def dual_table(duals: dict[tuple[str, tuple], float], instance: Instance) -> pd.
         })
     frame = pd.DataFrame(rows, columns=["constraint", "index", "period", "dual", "value", "unit",
                                         "meaning"])
+    if any(row["period"] is None for row in rows):
+        # Years stay integers next to a horizon-wide row (pandas would turn them into floats).
+        frame["period"] = pd.Series([row["period"] for row in rows], dtype=object)
     return frame.reset_index(drop=True)
