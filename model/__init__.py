@@ -26,6 +26,9 @@ SCENARIO_MODES
     The values of the strategy setting ``scenario_mode``: none, exact enumeration or sampled.
 SEVERITY_SAMPLING
     The values of the strategy setting ``severity_sampling``: central or sampled severities.
+SETTINGS
+    The description of every strategy setting (TOML key, type, range, unit, default, help):
+    what the parser, the validator, the export, the app's form and the README table read.
 
 Nothing here imports Streamlit; the run store (and SQLAlchemy) is imported on first use.
 """

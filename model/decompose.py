@@ -443,8 +443,19 @@ class DecomposedModel:
         gap = (solution.objective - solution.lower_bound) / max(1.0, abs(solution.objective))
         return Solution(status=SolveStatus.OPTIMAL, objective=solution.objective,
                         buy=solution.buy, stock=solution.stock, unmet=solution.unmet,
-                        duals=dual_values(self.model), outcomes=outcomes,
+                        duals={**dual_values(self.model), **self._cvar_limit_duals()},
+                        outcomes=outcomes,
                         model_cvar=model_cvar, extra_metrics={"decomposition_gap": float(gap)})
+
+    def _cvar_limit_duals(self) -> dict[tuple[str, tuple], float]:
+        """The CVaR limits' duals: in the master a limit is the upper bound of its measure's
+        column, so its dual is that column's reduced cost (the same $ per tonne, or per $, of
+        the limit as the extensive form's ``cvar_*_limit`` row)."""
+        master = self.lshaped.master
+        col_dual = self._highs.getSolution().col_dual
+        return {(f"cvar_{measure}_limit", ()): float(col_dual[column])
+                for measure, column in master.cvar.items()
+                if np.isfinite(master.cvar_limit[measure])}
 
     def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
         started = time.perf_counter()

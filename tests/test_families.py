@@ -134,6 +134,10 @@ def test_a_binding_cvar_shortfall_limit_has_its_shadow_price(toy):
     assert row["unit"] == "$ per extra tonne of CVaR shortfall"
     assert row["meaning"] == "one more tonne of CVaR-95% shortfall allowed over the horizon"
     assert row["index"] == "" and row["period"] is None
+    # The decomposition holds the limit as its master's CVaR column bound: the same dual.
+    decomposed = dual_row(solve(toy, strategy, method="decomposition"), "cvar_shortfall_limit")
+    assert decomposed["dual"] == pytest.approx(-362.5, rel=1e-6)
+    assert decomposed["meaning"] == row["meaning"]
     delta = 1e-4  # of demand share: 1e-3 t of CVaR
     above, below = saving_per_unit(toy, strategy, "cvar_shortfall_limit", 0.1, delta,
                                    delta * 10.0)
@@ -155,6 +159,8 @@ def test_a_binding_cvar_cost_limit_has_its_shadow_price(toy):
     assert result.status == "optimal"
     row = dual_row(result, "cvar_cost_limit")
     assert row["value"] > 0
+    decomposed = dual_row(solve(toy, strategy, method="decomposition"), "cvar_cost_limit")
+    assert decomposed["value"] == pytest.approx(row["value"], rel=1e-6)
     assert row["meaning"] == "one more dollar of CVaR-95% cost allowed over the horizon"
     above, below = saving_per_unit(toy, strategy, "cvar_cost_limit_usd", limit, 0.01, 0.01)
     assert above == pytest.approx(below, rel=1e-6)
