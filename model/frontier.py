@@ -9,9 +9,10 @@ A frontier is plain data: each point carries its full report (plan, exposure, du
 outcomes, metrics) as a `SolveResult`, built right after its solve, and nothing of the model or
 the solver, so a frontier pickles (the app caches it) and can be read in another process. The
 table's cost and risk level are read from that report, so they are the figures of the one
-scenario-outcome definition (`risk.outcomes_from_cells`). Building a report on the swept model
-costs about a tenth of a second; rebuilding a model later to report on a stored optimum cost
-five times that (benchmarks/README.md), and every caller reads at least one point.
+scenario-outcome definition (`risk.outcomes_from_cells`). A report built on the swept model
+costs a fraction of a re-solve; rebuilding the model later to report on a stored optimum cost
+five to eight times one report (measured beside benchmarks/bench_frontier.py), and every
+caller reads at least one point (the app shows the first, `stibium frontier --json` all).
 
 Risk measures (``risk``):
 
