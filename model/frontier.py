@@ -5,10 +5,14 @@ that limit's right-hand sides in HiGHS and re-solves from the previous basis. Ev
 its optimum; infeasible points are reported and the sweep goes on; dominated points (another
 point is no dearer and no riskier, one of them strictly) are flagged.
 
-For the CVaR measures each point's cost and CVaR are read straight from HiGHS's solution
-arrays, and its full report (plan, exposure, duals, scenario outcomes) is built the first time
-``point.result`` is asked for: reports cost as much as the re-solves and a user looks at a few
-points, not all. The other measures read the plan, so their reports are built at once.
+A frontier is plain data: each point carries its full report (plan, exposure, duals, scenario
+outcomes, metrics) as a `SolveResult`, built right after its solve, and nothing of the model or
+the solver, so a frontier pickles (the app caches it) and can be read in another process. The
+table's cost and risk level are read from that report, so they are the figures of the one
+scenario-outcome definition (`risk.outcomes_from_cells`). A report built on the swept model
+costs a fraction of a re-solve; rebuilding the model later to report on a stored optimum cost
+five to eight times one report (measured beside benchmarks/bench_frontier.py), and every
+caller reads at least one point (the app shows the first, `stibium frontier --json` all).
 
 Risk measures (``risk``):
 
@@ -24,38 +28,30 @@ Risk measures (``risk``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import pandas as pd
-from pyomo.repn import generate_standard_repn
 
 from .data import Dataset
 from .errors import StrategyError
-from .risk import conditional_value_at_risk
-from .solve import PersistentModel, SolutionSnapshot, SolveResult
+from .solve import PersistentModel, SolveResult
 from .strategy import Strategy
 
 
 @dataclass
 class FrontierPoint:
+    """One limit of the sweep: its status and, when it has a plan, the plan's objective, total
+    cost, the risk level it reaches (``achieved``, in the frontier's unit) and its full report
+    (``result``, None without a plan)."""
+
     limit: float
     status: str
     objective: float = math.nan
     total_cost: float = math.nan
     achieved: float = math.nan
     dominated: bool = False
-    _result: SolveResult | None = field(default=None, repr=False)
-    _report: Callable[[], SolveResult] | None = field(default=None, repr=False)
-
-    @property
-    def result(self) -> SolveResult | None:
-        """The point's full report (None without a plan), built on first use."""
-        if self._result is None and self._report is not None:
-            self._result, self._report = self._report(), None
-        return self._result
+    result: SolveResult | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -131,77 +127,7 @@ def _limit_rows(persistent: PersistentModel, measure: _Measure, limit: float) ->
     return uppers
 
 
-class _SolutionReader:
-    """The plan's total cost and CVaR of one optimum, from HiGHS's primal values alone.
-
-    Total cost is the first-stage cost expression as coefficients on the columns; a
-    scenario's shortfall is its short tonnes plus the planned unmet demand, its cost the
-    first-stage cost plus spot purchases and short tonnes at the penalty, as in
-    `risk.outcomes_from_cells`; CVaR as in `risk.conditional_value_at_risk`."""
-
-    def __init__(self, persistent: PersistentModel, measure: _Measure) -> None:
-        model, instance = persistent.model, persistent.instance
-        recourse = instance.recourse
-        repn = generate_standard_repn(model.first_stage_cost.expr, quadratic=False)
-        self.cost_columns = persistent.column_positions(repn.linear_vars)
-        self.cost_coefficients = np.array(repn.linear_coefs, dtype=float)
-        self.cost_constant = float(repn.constant)
-        cells = list(model.OPEN)
-        self.scenario_of_cell = np.array([cell[0] for cell in cells], dtype=int)
-        self.short_columns = persistent.column_positions(model.short[cell] for cell in cells)
-        self.spot_columns = persistent.column_positions(model.spot[cell] for cell in cells)
-        self.unmet_columns = persistent.column_positions(model.unmet.values())
-        period_of = {t: i for i, t in enumerate(instance.periods)}
-        self.spot_price_of_cell = recourse.spot_price.to_numpy(dtype=float)[
-            self.scenario_of_cell, [period_of[cell[2]] for cell in cells]]
-        self.probability = np.asarray(recourse.probability, dtype=float)
-        self.scenarios = len(self.probability)
-        self.penalty = float(instance.unmet_penalty)
-        self.beta = float(instance.cvar_beta)
-        self.total_demand = float(instance.demand.to_numpy().sum())
-        self.measure = measure
-
-    @classmethod
-    def for_measure(cls, persistent: PersistentModel, measure: _Measure
-                    ) -> _SolutionReader | None:
-        """A reader for the CVaR measures; None for the others, or when a variable the
-        reader needs is not a column (the report path then reads the Pyomo model)."""
-        if measure.rows not in ("cvar_shortfall_limit", "cvar_cost_limit"):
-            return None
-        reader = cls(persistent, measure)
-        columns = (reader.cost_columns, reader.short_columns, reader.spot_columns,
-                   reader.unmet_columns)
-        return reader if all((c >= 0).all() for c in columns) else None
-
-    def total_cost(self, values: np.ndarray) -> float:
-        return float(self.cost_coefficients @ values[self.cost_columns] + self.cost_constant)
-
-    def achieved(self, values: np.ndarray) -> float:
-        short = np.maximum(values[self.short_columns], 0.0)
-        if self.measure.rows == "cvar_shortfall_limit":
-            planned_unmet = float(np.maximum(values[self.unmet_columns], 0.0).sum())
-            loss = np.bincount(self.scenario_of_cell, weights=short,
-                               minlength=self.scenarios) + planned_unmet
-            cvar = conditional_value_at_risk(loss, self.probability, self.beta)
-            return cvar / self.total_demand if self.total_demand else 0.0
-        spot = np.maximum(values[self.spot_columns], 0.0)
-        recourse = np.bincount(self.scenario_of_cell,
-                               weights=spot * self.spot_price_of_cell + self.penalty * short,
-                               minlength=self.scenarios)
-        return conditional_value_at_risk(self.total_cost(values) + recourse, self.probability,
-                                         self.beta)
-
-
-def _report_later(persistent: PersistentModel, measure: _Measure, limit: float,
-                  snapshot: SolutionSnapshot, evaluate_risk: bool) -> SolveResult:
-    """One point's report after the sweep: its limit and optimum put back first."""
-    persistent.set_upper(_limit_rows(persistent, measure, limit))
-    persistent.restore(snapshot)
-    return persistent.result(evaluate_risk=evaluate_risk)
-
-
-def _least_achievable(persistent: PersistentModel, measure: _Measure,
-                      reader: _SolutionReader | None) -> float:
+def _least_achievable(persistent: PersistentModel, measure: _Measure) -> float:
     """The tight end of the default sweep: the least CVaR any plan reaches (found on the same
     model by pricing CVaR far above every cost for one solve), or zero for caps, which unmet
     demand can always meet."""
@@ -215,13 +141,9 @@ def _least_achievable(persistent: PersistentModel, measure: _Measure,
     probability = instance.recourse.probability
     costs = [(eta, weight)] + [(excess[k], scale * float(probability[k])) for k in excess]
     persistent.add_costs(costs)
-    status = persistent.solve(load=reader is None)
-    if status != "optimal":
-        least = 0.0
-    elif reader is not None:
-        least = reader.achieved(persistent.snapshot().col_value)
-    else:
-        least = float(persistent.result(evaluate_risk=False).metrics[measure.achieved])
+    status = persistent.solve()
+    least = (float(persistent.result(evaluate_risk=False).metrics[measure.achieved])
+             if status == "optimal" else 0.0)
     persistent.add_costs([(var, -cost) for var, cost in costs])
     # A hair above the minimum, so that the tightest point stays feasible numerically.
     return least * (1 + 1e-6)
@@ -234,17 +156,15 @@ def frontier(dataset: Dataset, strategy: Strategy, risk: str, points: int = 10,
         raise StrategyError("a frontier needs at least 2 points")
     measure = _measure(dataset, strategy, risk)
     persistent = PersistentModel(dataset, measure.loose)
-    reader = _SolutionReader.for_measure(persistent, measure)
-    if persistent.solve(load=reader is None) != "optimal":
+    if persistent.solve() != "optimal":
         raise StrategyError(f"strategy '{strategy.name}' has no optimal plan even with the "
                             f"{risk} limit relaxed ({persistent.status})")
     if limits is None:
-        start = (reader.achieved(persistent.snapshot().col_value) if reader is not None else
-                 _achieved(persistent.result(evaluate_risk=False), measure, strategy))
+        start = _achieved(persistent.result(evaluate_risk=False), measure, strategy)
         if not math.isfinite(start):
             raise StrategyError(f"no {risk} level to start the frontier from")
         loose_basis = persistent.basis()
-        least = _least_achievable(persistent, measure, reader)
+        least = _least_achievable(persistent, measure)
         # The sweep starts at the loose end, where the first solve's basis is optimal; from the
         # least-achievable solve's basis it took ~2,000 simplex iterations to get back there.
         persistent.restore_basis(loose_basis)
@@ -257,20 +177,13 @@ def frontier(dataset: Dataset, strategy: Strategy, risk: str, points: int = 10,
             result.points.append(FrontierPoint(limit=float(limit), status="infeasible"))
             continue
         persistent.set_upper(_limit_rows(persistent, measure, float(limit)))
-        status = persistent.solve(load=reader is None)
+        status = persistent.solve()
         if status == "infeasible":
             loosest_infeasible = max(loosest_infeasible, float(limit))
         point = FrontierPoint(limit=float(limit), status=status)
-        if status == "optimal" and reader is not None:
-            snapshot = persistent.snapshot()
-            point.objective = snapshot.objective
-            point.total_cost = reader.total_cost(snapshot.col_value)
-            point.achieved = reader.achieved(snapshot.col_value)
-            point._report = partial(_report_later, persistent, measure, float(limit), snapshot,
-                                    evaluate_risk)
-        elif status == "optimal":
+        if status == "optimal":
             solved = persistent.result(evaluate_risk=evaluate_risk)
-            point._result = solved
+            point.result = solved
             point.objective = solved.objective
             point.total_cost = solved.total_cost
             point.achieved = _achieved(solved, measure, strategy)

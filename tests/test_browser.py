@@ -244,3 +244,40 @@ def test_a_user_session_through_every_page(page: Any, tmp_path: Path) -> None:
     open_page(page, "Solution")
     assert metric_value(page, "Total cost") == fmt.money(tighter.total_cost)
     assert not [u for u in page.outside_requests if "plot.ly" in u], page.outside_requests
+
+
+# The Frontier page's label of each kind of measure `stibium frontier --risk` offers
+# (tests/test_results_pickle.py checks that the kinds are the CLI's).
+FRONTIER_LABELS = {
+    "cvar": "CVaR of shortfall (share of demand)",
+    "cvar-cost": "CVaR of total cost ($)",
+    "exposure:China": "exposure to China (share of demand)",
+    "origin:China": "share of demand from China",
+    "risk-budget": "average country risk score",
+}
+
+
+def test_the_frontier_page_runs_every_measure(page: Any) -> None:
+    from tests.test_results_pickle import FRONTIER_MEASURES
+
+    assert set(FRONTIER_LABELS) == set(FRONTIER_MEASURES)
+    open_page(page, "Frontier")
+    for risk, label in FRONTIER_LABELS.items():
+        form = page.locator('[data-testid="stForm"]')
+        form.locator('[data-testid="stSelectbox"]').filter(has_text="Risk measure").click()
+        page.get_by_role("option", name=label, exact=True).click()
+        slider = form.get_by_role("slider")
+        slider.focus()
+        slider.press("Home")  # the fewest points: 2
+        page.get_by_role("button", name="Run frontier").click()
+        # The sweep's heading, or the error that replaced it.
+        error = page.locator('[data-testid="stAlertContentError"]')
+        page.get_by_text(f"cost against {label}").or_(error).first.wait_for()
+        idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, risk
+        shown_errors = error.all_inner_texts()
+        assert not shown_errors, (risk, shown_errors)
+        # The first point's figures are shown under the table.
+        page.get_by_text("Show the plan of point").wait_for()
+        page.locator('[data-testid="stMetricLabel"]', has_text="Total cost").wait_for()
+        shoot(page, f"frontier-{risk.replace(':', '-')}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import pandas as pd
 import pytest
@@ -47,36 +48,22 @@ def test_cvar_frontier_reports_infeasible_points_and_goes_on(shipped):
 
 @pytest.mark.parametrize("risk, metric", [("cvar", "cvar_shortfall_share"),
                                           ("cvar-cost", "cvar_cost")])
-def test_cvar_frontier_rows_read_from_arrays_match_reports_built_later(shipped, risk, metric,
-                                                                     monkeypatch):
-    """A CVaR frontier's table comes from HiGHS's arrays and each point's report is built when
-    asked for, after the sweep has moved on. Built in reverse order, every report must be
-    the one the same sweep builds right after each solve (plan, duals, scenarios, metrics),
-    agree with its own table row, and have a fresh solve's optimum."""
-    from stibium.model import frontier as frontier_module
-
+def test_cvar_frontier_rows_match_their_reports_and_survive_a_pickle(shipped, risk, metric):
+    """Each point of a CVaR frontier carries the report built right after its solve; its table
+    row is read from that report, the report has a fresh solve's optimum, and a pickled and
+    restored frontier (the app's cache) gives the same reports (plan, duals, scenarios,
+    metrics)."""
     strategy = load_strategy("dependency-aware").with_changes(scenario_mode="exact")
     result = frontier(shipped, strategy, risk, points=4)
     solved = [p for p in result.points if p.status == "optimal"]
     assert len(solved) == 4
-    assert all(p._result is None for p in solved)  # nothing reported during the sweep
-    later = {i: solved[i].result for i in reversed(range(len(solved)))}
-    assert solved[0].result is later[0]  # built once
-
-    def report_at_once(later, persistent, measure, limit, snapshot, evaluate_risk):
-        report = persistent.result(evaluate_risk=evaluate_risk)
-        return lambda: report
-
-    # The same sweep (same solves, same bases), each report built right after its solve.
-    monkeypatch.setattr(frontier_module, "partial", report_at_once)
-    eager = [p for p in frontier(shipped, strategy, risk, points=4).points
-             if p.status == "optimal"]
-    for i, (point, at_once) in enumerate(zip(solved, eager, strict=True)):
-        report = later[i]
-        assert point.limit == at_once.limit
+    restored = [p for p in pickle.loads(pickle.dumps(result)).points if p.status == "optimal"]
+    for point, copy in zip(solved, restored, strict=True):
+        report = point.result
+        assert copy.limit == point.limit
         for frame in ("plan", "unmet", "stock", "duals", "scenarios", "exposure"):
-            pd.testing.assert_frame_equal(getattr(report, frame), getattr(at_once.result, frame))
-        assert report.metrics == pytest.approx(at_once.result.metrics, rel=1e-12, nan_ok=True)
+            pd.testing.assert_frame_equal(getattr(copy.result, frame), getattr(report, frame))
+        assert copy.result.metrics == pytest.approx(report.metrics, rel=1e-12, nan_ok=True)
         assert report.objective == pytest.approx(point.objective, rel=1e-12)
         assert report.total_cost == pytest.approx(point.total_cost, rel=1e-12)
         assert report.metrics[metric] == pytest.approx(point.achieved, rel=1e-9)
