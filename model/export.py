@@ -36,8 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .build import build_model
 from .data import Dataset
 from .errors import StibiumInputError
+from .instance import build_instance
 from .report import SolveResult
 from .settings import SETTINGS
 from .strategy import Strategy
@@ -391,9 +393,6 @@ def result_sheets(result: SolveResult, dataset: Dataset, strategy: Strategy
 # --- bundles -----------------------------------------------------------------------------------
 
 def _write_model_lp(dataset: Dataset, strategy: Strategy, path: Path) -> None:
-    from .build import build_model
-    from .instance import build_instance
-
     model = build_model(build_instance(dataset, strategy))
     model.write(str(path), io_options={"symbolic_solver_labels": True})
 
