@@ -109,7 +109,7 @@ def explain_no_plan(result: SolveResult, dataset: Dataset, strategy: Strategy, s
                     explain: bool, what: str = "solver status") -> None:
     """The message of a result without a plan: an infeasible strategy's diagnosis (when
     ``explain``), otherwise the status."""
-    if status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED) and explain:
+    if SolveStatus(status).has_no_plan_because_infeasible and explain:
         diagnosis = diagnose(dataset, strategy)
         result.diagnosis = diagnosis.to_dict()
         result.message = diagnosis.summary()

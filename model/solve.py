@@ -109,17 +109,6 @@ class WarmStart:
     row_status: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class SolutionSnapshot:
-    """One optimum of a persistent model as HiGHS's arrays (primal values and row duals, in
-    the standard form's column and row order), to report on after the model has moved on."""
-
-    status: str
-    objective: float
-    col_value: np.ndarray
-    row_dual: np.ndarray
-
-
 class PersistentModel:
     """A model built and handed to HiGHS once; limits can be changed and the model re-solved
     from the previous basis, without rebuilding (frontiers, sweeps).
@@ -150,7 +139,6 @@ class PersistentModel:
         self._offset: dict[int, float] = {}
         self._column_of: dict[int, int] = {}
         self._objective = math.nan
-        self._loaded = True
         self.status = SolveStatus.NOT_SOLVED
 
     def _hand_over(self) -> None:
@@ -207,11 +195,9 @@ class PersistentModel:
         return WarmStart(col_status=tuple(int(s) for s in basis.col_status),
                          row_status=tuple(int(s) for s in basis.row_status))
 
-    def solve(self, time_limit: float | None = None, warm_start: WarmStart | None = None,
-              load: bool = True) -> str:
-        """Solve from the current basis. ``load=False`` leaves the optimum in HiGHS (read it
-        with `snapshot`) instead of copying it into the Pyomo model: `result` and
-        `snapshot` load it when they need it."""
+    def solve(self, time_limit: float | None = None, warm_start: WarmStart | None = None
+              ) -> str:
+        """Solve from the current basis and load the optimum into the Pyomo model."""
         started = time.perf_counter()
         if self._highs is None:
             self._hand_over()
@@ -230,36 +216,11 @@ class PersistentModel:
         # A re-solve after changed bounds or costs starts from this basis, which only the
         # simplex can use.
         self._highs.setOptionValue("solver", "simplex")
-        self._loaded = False
-        if self.status == "optimal":
+        if self.status == SolveStatus.OPTIMAL:
             self._objective = float(self._highs.getInfo().objective_function_value)
-            if load:
-                self._load_from_highs()
+            load_solution(self.model, self._form, self._highs.getSolution())
         self.timings["solve_s"] = time.perf_counter() - started
         return self.status
-
-    def _load_from_highs(self) -> None:
-        load_solution(self.model, self._form, self._highs.getSolution())
-        self._loaded = True
-
-    def snapshot(self) -> SolutionSnapshot:
-        """The current optimum as arrays (see `SolutionSnapshot`, `restore`)."""
-        if self.status != "optimal":
-            return SolutionSnapshot(self.status, math.nan, np.empty(0), np.empty(0))
-        solution = self._highs.getSolution()
-        return SolutionSnapshot(self.status, self._objective,
-                                np.asarray(solution.col_value, dtype=float),
-                                np.asarray(solution.row_dual, dtype=float))
-
-    def restore(self, snapshot: SolutionSnapshot) -> None:
-        """Put an earlier optimum back into the Pyomo model, for `result` to report on. The
-        right-hand sides changed since are the caller's to restore (`set_upper`); HiGHS's own
-        state is left as it is."""
-        self.status = snapshot.status
-        self._objective = snapshot.objective
-        if snapshot.status == "optimal":
-            load_solution(self.model, self._form, snapshot)
-        self._loaded = True
 
     def column_positions(self, variables: Any) -> np.ndarray:
         """Positions of Pyomo variables (an iterable of var data) among HiGHS's columns; −1
@@ -271,8 +232,6 @@ class PersistentModel:
 
     def solution(self) -> Solution:
         """The current optimum as solver-neutral arrays (`report.Solution`)."""
-        if self.status == SolveStatus.OPTIMAL and not self._loaded:
-            self._load_from_highs()
         return Solution.from_model(self.model, self.instance, self.status, self._objective)
 
     def result(self, evaluate_risk: bool = True, extras: bool = True) -> SolveResult:
